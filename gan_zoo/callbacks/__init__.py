@@ -1,0 +1,5 @@
+"""Callbacks: logger-agnostic sample grids (and, later, metrics, fade-in, traversals)."""
+
+from gan_zoo.callbacks.sample_grid import SampleGrid, render_points, to_grid
+
+__all__ = ["SampleGrid", "render_points", "to_grid"]

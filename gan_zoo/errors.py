@@ -1,0 +1,12 @@
+"""User-facing errors: one line that names the problem and the fix.
+
+The CLI prints these without a traceback and exits with status 2 (see `gan_zoo.cli.main`).
+"""
+
+
+class GanZooError(RuntimeError):
+    """A problem with the user's input or environment, with the fix in its message."""
+
+
+class DatasetNotFoundError(GanZooError):
+    """The dataset files are not on disk and could not be downloaded."""

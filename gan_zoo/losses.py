@@ -1,0 +1,63 @@
+"""Adversarial losses as pure functions of discriminator logits (no sigmoid inside D).
+
+Notation: ``l_r = D(x)`` and ``l_f = D(G(z))`` are logits, ``σ`` the sigmoid, so ``D_prob = σ(l)``.
+Every function returns a scalar mean over the batch.
+
+Goodfellow et al. 2014, Eq. 1:  min_G max_D  E_x[log σ(l_r)] + E_z[log(1 − σ(l_f))]
+  * discriminator loss  (ascends Eq. 1)        : −log σ(l_r) − log(1 − σ(l_f)) = softplus(−l_r) + softplus(l_f)
+  * minimax G loss      (descends Eq. 1)       :  log(1 − σ(l_f))              = −softplus(l_f)
+  * non-saturating G loss (Sec. 3, "maximize log D(G(z))"): −log σ(l_f)         = softplus(−l_f)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "d_bce_loss",
+    "g_nonsaturating_loss",
+    "g_minimax_loss",
+    "G_LOSSES",
+    "GeneratorLossName",
+    "feature_matching_loss",
+]
+
+
+def d_bce_loss(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> Tensor:
+    """Discriminator binary cross-entropy on logits.
+
+    ``real_target < 1`` is one-sided label smoothing (Salimans et al. 2016, Sec. 3.4): only the real
+    target is smoothed (e.g. 0.9), fake stays 0.
+    """
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_target))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def g_nonsaturating_loss(fake_logits: Tensor) -> Tensor:
+    """−E[log D(G(z))] = E[softplus(−l_f)]: strong gradients early in training (Goodfellow 2014, Sec. 3)."""
+    return F.softplus(-fake_logits).mean()
+
+
+def g_minimax_loss(fake_logits: Tensor) -> Tensor:
+    """E[log(1 − D(G(z)))] = −E[softplus(l_f)]: the original minimax objective (saturates when D wins)."""
+    return -F.softplus(fake_logits).mean()
+
+
+GeneratorLossName = Literal["nonsaturating", "minimax"]
+G_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
+    "nonsaturating": g_nonsaturating_loss,
+    "minimax": g_minimax_loss,
+}
+
+
+def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
+    """‖E_x f(x) − E_z f(G(z))‖²₂ over an intermediate D layer (Salimans et al. 2016, Sec. 3.1).
+
+    Shapes: (B, ...) each; the batch means are compared over all remaining dimensions.
+    """
+    return (real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)).pow(2).sum()

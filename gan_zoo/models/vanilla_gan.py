@@ -1,0 +1,73 @@
+"""Vanilla GAN — Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
+
+Value function (Eq. 1), with D's output a logit l and D(x) = σ(l):
+
+    min_G max_D V(D, G) = E_x[log D(x)] + E_z[log(1 − D(G(z)))]
+
+Algorithm 1 (k = ``n_critic`` = 1 in the paper's experiments):
+    for each iteration:
+        for k steps: sample m noise and m data samples; ascend ∇θ_D (1/m) Σ [log D(x) + log(1 − D(G(z)))]
+        sample m noise samples; descend ∇θ_G (1/m) Σ log(1 − D(G(z)))        (``g_loss_type="minimax"``)
+        — or, as Sec. 3 recommends in practice, ascend log D(G(z))          (``"nonsaturating"``, default)
+
+Deviations from the paper:
+* Nets are the seed's 4 fully connected layers per net with ReLU in G and LeakyReLU(0.2) + dropout in
+  D, instead of the paper's maxout discriminator; G ends in tanh because data are scaled to [-1, 1].
+* Optimizer: Adam(2e-4, β1 = 0.5) instead of SGD with the momentum schedule of the original code.
+* z ~ N(0, I) of size 100 (the paper samples uniform noise; ``latent_prior: uniform`` restores it).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from gan_zoo.losses import G_LOSSES, GeneratorLossName, d_bce_loss
+from gan_zoo.models.base import GANModule, LatentPrior
+from gan_zoo.registry import register_model
+from lightning.pytorch.cli import OptimizerCallable
+
+__all__ = ["VanillaGAN"]
+
+
+@register_model(
+    "vanilla_gan",
+    defaults={
+        "generator": {"class_path": "gan_zoo.nets.MLPGenerator", "init_args": {"latent_dim": 100, "image_shape": [1, 28, 28]}},
+        "discriminator": {"class_path": "gan_zoo.nets.MLPDiscriminator", "init_args": {"image_shape": [1, 28, 28]}},
+    },
+    tiny={
+        "generator": {"init_args": {"latent_dim": 8, "hidden": [16, 16]}},
+        "discriminator": {"init_args": {"hidden": [16, 16]}},
+    },
+)
+class VanillaGAN(GANModule):
+    """Goodfellow 2014, Algorithm 1, on logits. See the module docstring for the equations.
+
+    Args (beyond ``GANModule``):
+        g_loss_type: ``"nonsaturating"`` (−log D(G(z)), default) or ``"minimax"`` (log(1 − D(G(z))), Eq. 1).
+        real_label: target for real samples in D's loss; 0.9 is one-sided label smoothing (Salimans 2016).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+        n_critic: int = 1,
+        latent_prior: LatentPrior = "normal",
+        ema_decay: float | None = None,
+        g_loss_type: GeneratorLossName = "nonsaturating",
+        real_label: float = 1.0,
+    ) -> None:
+        super().__init__(generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay)
+        self.g_loss_fn = G_LOSSES[g_loss_type]
+
+    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+        real_logits = self.discriminate(real, labels)  # (B,)
+        fake_logits = self.discriminate(fake, labels)  # (B,)
+        self.log_train(d_real=real_logits.detach().sigmoid().mean(), d_fake=fake_logits.detach().sigmoid().mean())
+        return d_bce_loss(real_logits, fake_logits, real_target=self.hparams.real_label)
+
+    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+        return self.g_loss_fn(self.discriminate(fake, labels))

@@ -1,0 +1,12 @@
+"""Networks only: ``nn.Module`` classes with no losses and no Lightning.
+
+Protocol the models rely on:
+* a generator has an int attribute ``latent_dim`` and maps z (B, latent_dim) to samples (B, ...);
+* a discriminator maps samples to one logit per sample (B,); ``features(x)`` returns (B, F) hidden
+  features where a trick needs them (feature matching).
+"""
+
+from gan_zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_zoo.nets.mlp import MLPDiscriminator, MLPGenerator
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]

@@ -1,0 +1,95 @@
+"""DCGAN generator and discriminator (Radford et al. 2015, Sec. 3 "architecture guidelines").
+
+* strided convolutions in D, fractionally-strided (transposed) convolutions in G, no pooling;
+* batch norm in both nets except G's output layer and D's input layer (default eps=1e-5; never 0.8);
+* ReLU in G with tanh at the output, LeakyReLU(0.2) in D;
+* no hidden fully connected layers: G's "project and reshape" is a transposed conv on the 1×1 z map,
+  D's last layer is a conv whose kernel covers the whole remaining map.
+
+Spatial plan for ``image_size`` S: halve S while it is even and larger than 4 to get the start size
+``s0`` and the number of ×2 stages ``n``: 64 -> (4, 4), 32 -> (4, 3), 28 -> (7, 2).
+G: z (B, Z, 1, 1) -> (B, base·2^(n-1), s0, s0) -> ... -> (B, base, S/2, S/2) -> (B, C, S, S).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from gan_zoo.nets.layers import check_square_image, init_dcgan_weights_
+
+__all__ = ["DCGANGenerator", "DCGANDiscriminator", "spatial_plan"]
+
+
+def spatial_plan(image_size: int) -> tuple[int, int]:
+    """(start size s0, number of ×2 stages n) with s0 · 2^n = image_size and n >= 1."""
+    start, stages = image_size, 0
+    while start % 2 == 0 and start > 4:
+        start //= 2
+        stages += 1
+    if stages == 0:
+        raise ValueError(f"image_size={image_size} cannot be reached by ×2 upsampling; use 28, 32, 64 or 128")
+    return start, stages
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, C, S, S) in [-1, 1]; ``image_shape`` = (C, S, S)."""
+
+    def __init__(
+        self, latent_dim: int = 100, image_shape: Sequence[int] = (3, 64, 64), base_channels: int = 64
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.image_shape = check_square_image(image_shape)
+        channels, image_size, _ = self.image_shape
+        start, stages = spatial_plan(image_size)
+        width = base_channels * 2 ** (stages - 1)
+        # "project and reshape": (B, Z, 1, 1) -> (B, width, s0, s0)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, width, start, 1, 0, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+        ]
+        for _ in range(stages - 1):  # each stage doubles H, W and halves the width
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width // 2),
+                nn.ReLU(True),
+            ]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]  # no BN on the output
+        self.net = nn.Sequential(*layers)
+        init_dcgan_weights_(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.view(z.shape[0], -1, 1, 1))  # (B, C, S, S)
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (B, C, S, S) -> logits (B,); ``features`` gives the last hidden map, flattened."""
+
+    def __init__(self, image_shape: Sequence[int] = (3, 64, 64), base_channels: int = 64) -> None:
+        super().__init__()
+        self.image_shape = check_square_image(image_shape)
+        channels, image_size, _ = self.image_shape
+        start, stages = spatial_plan(image_size)
+        layers: list[nn.Module] = [nn.Conv2d(channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN on input
+        width = base_channels
+        for _ in range(stages - 1):
+            layers += [
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
+            width *= 2
+        self.body = nn.Sequential(*layers)  # (B, width, s0, s0)
+        self.head = nn.Conv2d(width, 1, start, 1, 0)  # (B, 1, 1, 1): one logit, no sigmoid
+        init_dcgan_weights_(self)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x).flatten(1)  # (B, width·s0·s0), used by feature matching
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x)).flatten()  # (B,) logits

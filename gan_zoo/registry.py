@@ -1,0 +1,117 @@
+"""A small, timm-like model registry.
+
+Each model class registers under a short name (``"dcgan"``) with the nets it uses by default and a
+``tiny`` override of their sizes that the test sweep uses. ``create_model`` builds through the same
+instantiation path as the CLI (``lightning.pytorch.cli.instantiate_module``), so the hyperparameters a
+checkpoint stores are the ``class_path``/``init_args`` dicts that ``load_from_checkpoint`` can rebuild,
+never pickled modules.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from gan_zoo.errors import GanZooError
+
+__all__ = ["ModelSpec", "register_model", "create_model", "list_models", "get_model_spec", "model_config"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about one model.
+
+    Attributes:
+        name: registry name, e.g. ``"dcgan"``.
+        cls: the LightningModule class.
+        defaults: init args of the paper-faithful default model, nets given as class_path/init_args dicts.
+        tiny: overrides (merged into ``defaults``) that make the model small enough for CPU tests.
+        conditional: whether ``sample`` needs labels.
+    """
+
+    name: str
+    cls: type
+    defaults: dict[str, Any]
+    tiny: dict[str, Any] = field(default_factory=dict)
+    conditional: bool = False
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(
+    name: str, defaults: dict[str, Any], tiny: dict[str, Any] | None = None, conditional: bool = False
+) -> Callable[[type], type]:
+    """Class decorator: ``@register_model("dcgan", defaults={...}, tiny={...})``."""
+
+    def wrap(cls: type) -> type:
+        if name in _REGISTRY and _REGISTRY[name].cls is not cls:
+            raise GanZooError(f"model name {name!r} is registered twice ({_REGISTRY[name].cls} and {cls}); pick another name")
+        _REGISTRY[name] = ModelSpec(name, cls, defaults, tiny or {}, conditional)
+        cls.registry_name = name
+        return cls
+
+    return wrap
+
+
+def list_models() -> list[str]:
+    """Sorted names of every registered model."""
+    import gan_zoo.models  # noqa: F401  (registration happens on import)
+
+    return sorted(_REGISTRY)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    import gan_zoo.models  # noqa: F401
+
+    if name not in _REGISTRY:
+        raise GanZooError(f"unknown model {name!r}; choose one of {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``override`` wins. Neither input is modified."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def model_config(name: str, tiny: bool = False, **overrides: Any) -> dict[str, Any]:
+    """The init args ``create_model`` would use, as plain dicts (nets as class_path/init_args)."""
+    spec = get_model_spec(name)
+    config = deep_merge(spec.defaults, spec.tiny) if tiny else copy.deepcopy(spec.defaults)
+    return deep_merge(config, overrides)
+
+
+def create_model(name: str, tiny: bool = False, **overrides: Any):
+    """Build a registered model.
+
+    Args:
+        name: a name from ``list_models()``.
+        tiny: use the model's small test sizes.
+        **overrides: init args merged over the defaults; nets as ``{"init_args": {...}}`` dicts.
+
+    Example:
+        >>> model = create_model("dcgan", generator={"init_args": {"image_size": 32, "channels": 3}})
+    """
+    spec = get_model_spec(name)
+    return instantiate_from_config(spec.cls, model_config(name, tiny=tiny, **overrides))
+
+
+def instantiate_from_config(cls: type, config: dict[str, Any]):
+    """Instantiate ``cls`` from plain init args the way LightningCLI does.
+
+    The hparams the module saves are then ``config`` itself (nets as class_path/init_args dicts) plus
+    Lightning's instantiator tag, which is what ``load_from_checkpoint`` needs to rebuild the nets with
+    ``weights_only=True``. (``_given_hyperparameters_context`` is the hook LightningCLI itself uses.)
+    """
+    from lightning.pytorch.cli import instantiate_module
+    from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters_context
+
+    with _given_hyperparameters_context(hparams=config, instantiator="lightning.pytorch.cli.instantiate_module"):
+        return instantiate_module(cls, config)
