@@ -110,8 +110,29 @@ def instantiate_from_config(cls: type, config: dict[str, Any]):
     Lightning's instantiator tag, which is what ``load_from_checkpoint`` needs to rebuild the nets with
     ``weights_only=True``. (``_given_hyperparameters_context`` is the hook LightningCLI itself uses.)
     """
-    from lightning.pytorch.cli import instantiate_module
+    import yaml
+    from jsonargparse import ArgumentParser
     from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters_context
 
-    with _given_hyperparameters_context(hparams=config, instantiator="lightning.pytorch.cli.instantiate_module"):
-        return instantiate_module(cls, config)
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(cls, "module", fail_untyped=False)
+    parsed = parser.parse_object({"module": config})
+    # Full init args with every default filled in, as plain data (what the CLI stores too).
+    hparams = yaml.safe_load(parser.dump(parsed, skip_none=False))["module"]
+    with _given_hyperparameters_context(hparams=hparams, instantiator="lightning.pytorch.cli.instantiate_module"):
+        return parser.instantiate_classes(parsed).module
+
+
+def instantiate_class_path(config: dict[str, Any], base: type) -> Any:
+    """Build ``{"class_path": ..., "init_args": {...}}`` after checking the class is a ``gan_zoo`` subclass
+    of ``base`` — configs from strangers may name only our own classes, never arbitrary callables."""
+    import importlib
+
+    class_path = config.get("class_path", "")
+    module_name, _, class_name = class_path.rpartition(".")
+    if not module_name.startswith("gan_zoo."):
+        raise GanZooError(f"refusing to build {class_path!r}: pretrained configs may only name gan_zoo classes")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise GanZooError(f"{class_path!r} is not a {base.__name__} subclass")
+    return cls(**config.get("init_args", {}))
