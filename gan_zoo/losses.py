@@ -61,3 +61,21 @@ def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tenso
     Shapes: (B, ...) each; the batch means are compared over all remaining dimensions.
     """
     return (real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)).pow(2).sum()
+
+
+# ---------------------------------------------------------------------- Wasserstein (critic scores, not logits)
+# Arjovsky et al. 2017, Eq. 3 and Algorithm 1: the critic f maximizes E_x[f(x)] − E_z[f(G(z))], an estimate
+# of the Wasserstein-1 distance when f is 1-Lipschitz; G minimizes −E_z[f(G(z))].
+
+
+def d_wasserstein_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Critic loss E[f(x̃)] − E[f(x)] (B,) scores each; its negation is the Wasserstein estimate."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def g_wasserstein_loss(fake_scores: Tensor) -> Tensor:
+    """Generator loss −E[f(G(z))]."""
+    return -fake_scores.mean()
+
+
+__all__ += ["d_wasserstein_loss", "g_wasserstein_loss"]

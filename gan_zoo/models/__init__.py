@@ -1,7 +1,10 @@
 """Model classes; importing this module registers them (one import line per model)."""
 
 from gan_zoo.models.base import GANModule
+from gan_zoo.models.began import BEGAN
 from gan_zoo.models.dcgan import DCGAN
 from gan_zoo.models.vanilla_gan import VanillaGAN
+from gan_zoo.models.wgan import WGAN
+from gan_zoo.models.wgan_gp import WGANGP
 
-__all__ = ["GANModule", "DCGAN", "VanillaGAN"]
+__all__ = ["GANModule", "BEGAN", "WGAN", "WGANGP", "DCGAN", "VanillaGAN"]

@@ -10,3 +10,7 @@ from gan_zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_zoo.nets.mlp import MLPDiscriminator, MLPGenerator
 
 __all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]
+from gan_zoo.nets.began import BEGANDiscriminator, BEGANGenerator  # noqa: E402
+from gan_zoo.nets.critic import DCGANCritic  # noqa: E402
+
+__all__ += ["BEGANDiscriminator", "BEGANGenerator", "DCGANCritic"]

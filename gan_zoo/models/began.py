@@ -1,0 +1,172 @@
+"""BEGAN — Berthelot, Schumm & Metz, "BEGAN: Boundary Equilibrium Generative Adversarial Networks", 2017.
+
+The discriminator D is an auto-encoder; a sample's "energy" is its L1 reconstruction error, and the
+game matches the *distributions of reconstruction errors* of real and generated images:
+
+    L(v)  = |v − D(v)|^η, η = 1, averaged over pixels                               (Eq. 1)
+    L_D   = L(x) − k_t · L(G(z_D))                     for θ_D
+    L_G   = L(G(z_G))                                  for θ_G                       (Eq. 4)
+    k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1),  k_0 = 0, λ_k = 0.001
+    M_global = L(x) + |γ L(x) − L(G(z))|               the convergence measure (Sec. 3.4.1)
+
+γ = E[L(G(z))] / E[L(x)] is the diversity ratio: lower γ gives sharper but less diverse samples. The
+paper shows γ ∈ {0.3, 0.5, 0.7}; 0.5 is the default here. Optimizer: Adam, lr 1e-4, "decayed by a factor
+of 2 when the measure of convergence stalls" (Sec. 4.1): ``lr_decay_patience`` turns that on — when
+M_global has not gone below its best value for that many D steps, both learning rates are multiplied by
+``lr_decay_factor`` (0.5) and the count restarts. The best value and the count are buffers, and the
+learning rates live in the optimizer state, so a resumed run continues the same schedule.
+
+One training batch: a D step on L_D, then ``after_d_step`` updates k_t and the plateau counter from the
+D step's L(x) and L(G(z_D)) (kept as buffers between the loss and the hook), then a G step on L_G with a
+fresh z_G. ``max_steps`` counts both optimizers' steps: ``max_steps: 2000`` is 1,000 batches.
+
+``discriminate(x)`` returns the per-sample energy L(x) (B,) — lower means "more real", unlike the logits
+of the other models.
+
+Deviations from the paper:
+* k_t and M_global use L(G(z_D)) of the D step instead of L(G(z_G)); z_D and z_G are independent draws
+  from the same prior, so the expectation is the same, and both losses are then measured with the same θ_D
+  (as in the paper's simultaneous update, where L(x) and L(G(z_G)) share θ_D).
+* The updates are sequential (D, then G against the updated D) rather than simultaneous.
+* Adam's β are PyTorch's defaults (0.9, 0.999): the paper names only the learning rate.
+* The generator ends in tanh to stay in the data range (the paper names no output nonlinearity).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+
+from gan_zoo.models.base import GANModule, LatentPrior
+from gan_zoo.registry import register_model
+
+__all__ = ["BEGAN", "update_k", "m_global", "reconstruction_energy", "plateau_step"]
+
+
+def reconstruction_energy(x: Tensor, reconstruction: Tensor) -> Tensor:
+    """Per-sample L(v) = mean over pixels of |v − D(v)| (Eq. 1, η = 1): (B, ...) -> (B,)."""
+    return (x - reconstruction).abs().flatten(1).mean(1)
+
+
+def update_k(k: Tensor, gamma: float, lambda_k: float, loss_real: Tensor, loss_fake: Tensor) -> Tensor:
+    """k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1) (Eq. 4, "proportional control")."""
+    return (k + lambda_k * (gamma * loss_real - loss_fake)).clamp(0.0, 1.0)
+
+
+def m_global(loss_real: Tensor, loss_fake: Tensor, gamma: float) -> Tensor:
+    """M_global = L(x) + |γ L(x) − L(G(z))| (Sec. 3.4.1)."""
+    return loss_real + (gamma * loss_real - loss_fake).abs()
+
+
+def plateau_step(value: float, best: float, stalled: int, patience: int) -> tuple[float, int, bool]:
+    """One step of "decay when the measure stalls": returns (new best, new stall count, decay now?).
+
+    A value below ``best`` resets the count; otherwise the count grows, and reaching ``patience``
+    triggers a decay and restarts the count (the best value is kept).
+    """
+    if value < best:
+        return value, 0, False
+    stalled += 1
+    if stalled >= patience:
+        return best, 0, True
+    return best, stalled, False
+
+
+@register_model(
+    "began",
+    defaults={
+        "generator": {"class_path": "gan_zoo.nets.BEGANGenerator", "init_args": {"latent_dim": 64, "image_shape": [3, 64, 64], "num_filters": 64}},
+        "discriminator": {"class_path": "gan_zoo.nets.BEGANDiscriminator", "init_args": {"image_shape": [3, 64, 64], "num_filters": 64, "hidden_dim": 64}},
+    },
+    tiny={
+        "generator": {"init_args": {"latent_dim": 8, "image_shape": [3, 32, 32], "num_filters": 4}},
+        "discriminator": {"init_args": {"image_shape": [3, 32, 32], "num_filters": 4, "hidden_dim": 8}},
+    },
+)
+class BEGAN(GANModule):
+    """Berthelot et al. 2017: auto-encoder D, L1 energies, equilibrium control k_t, M_global.
+
+    ``max_steps`` counts D + G steps (two per batch).
+
+    Args (beyond ``GANModule``; ``latent_prior`` defaults to the paper's uniform z ∈ [−1, 1]^N_z):
+        gamma: γ, the diversity ratio in (0, 1].
+        lambda_k: λ_k, the learning rate of k_t.
+        k_init: k_0.
+        lr_decay_patience: if set, halve (``lr_decay_factor``) both learning rates when M_global has not
+            improved for this many D steps; ``None`` keeps them constant.
+        lr_decay_factor: the factor applied at each decay.
+    """
+
+    default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4))  # Sec. 4.1: lr 1e-4
+    default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4))
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+        n_critic: int = 1,
+        latent_prior: LatentPrior = "uniform",
+        ema_decay: float | None = None,
+        gamma: float = 0.5,
+        lambda_k: float = 0.001,
+        k_init: float = 0.0,
+        lr_decay_patience: int | None = None,
+        lr_decay_factor: float = 0.5,
+    ) -> None:
+        super().__init__(generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay)
+        if not 0.0 < gamma <= 1.0:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma}; the paper uses 0.3-0.7")
+        if not 0.0 <= k_init <= 1.0:
+            raise ValueError(f"k_init must be in [0, 1], got {k_init}")
+        if lr_decay_patience is not None and lr_decay_patience < 1:
+            raise ValueError(f"lr_decay_patience must be >= 1 or null, got {lr_decay_patience}")
+        if not 0.0 < lr_decay_factor < 1.0:
+            raise ValueError(f"lr_decay_factor must be in (0, 1), got {lr_decay_factor}")
+        self.register_buffer("k", torch.tensor(k_init, dtype=torch.float32))  # k_t, saved with the checkpoint
+        self.register_buffer("best_m_global", torch.tensor(float("inf")))  # plateau detector state
+        self.register_buffer("steps_since_best", torch.zeros((), dtype=torch.long))
+        # L(x) and L(G(z_D)) of the current D step, carried from d_loss to after_d_step (rewritten every step).
+        self.register_buffer("loss_real", torch.zeros(()), persistent=False)
+        self.register_buffer("loss_fake", torch.zeros(()), persistent=False)
+
+    def energy(self, x: Tensor) -> Tensor:
+        """L(x) per sample (B,)."""
+        return reconstruction_energy(x, self.discriminator(x))
+
+    def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.energy(x)  # (B,) energies: lower is "more real"
+
+    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+        loss_real = self.energy(real).mean()  # L(x)
+        loss_fake = self.energy(fake).mean()  # L(G(z_D)), G detached
+        self.loss_real.copy_(loss_real.detach())
+        self.loss_fake.copy_(loss_fake.detach())
+        return loss_real - self.k * loss_fake  # L_D (Eq. 4)
+
+    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+        return self.energy(fake).mean()  # L_G = L(G(z_G))
+
+    def after_d_step(self) -> None:
+        gamma = self.hparams.gamma
+        measure = m_global(self.loss_real, self.loss_fake, gamma)
+        self.log_train(k=self.k.clone(), m_global=measure, loss_real=self.loss_real.clone(), loss_fake=self.loss_fake.clone())
+        self.k.copy_(update_k(self.k, gamma, self.hparams.lambda_k, self.loss_real, self.loss_fake))
+        if self.hparams.lr_decay_patience is not None:
+            self._decay_on_plateau(float(measure))
+
+    def _decay_on_plateau(self, measure: float) -> None:
+        best, stalled, decay = plateau_step(
+            measure, float(self.best_m_global), int(self.steps_since_best), self.hparams.lr_decay_patience
+        )
+        self.best_m_global.fill_(best)
+        self.steps_since_best.fill_(stalled)
+        if decay:
+            for optimizer in self.optimizers():
+                for group in optimizer.param_groups:
+                    group["lr"] *= self.hparams.lr_decay_factor
+        self.log_train(lr_d=self.optimizers()[1].param_groups[0]["lr"])
