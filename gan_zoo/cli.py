@@ -5,6 +5,9 @@
 * Models and data modules are chosen by ``class_path`` (subclass mode), nets are injected modules.
 * ``data.image_shape`` is linked into ``model.generator.init_args.image_shape`` and
   ``model.discriminator.init_args.image_shape``, so configs never repeat image sizes.
+* ``num_classes`` is NOT linked: a link target must exist on every net, and unconditional nets have no
+  ``num_classes`` (jsonargparse then rejects the config: "Option 'num_classes' is not accepted").
+  Conditional configs set it on their nets.
 * Always-on callbacks with their own config groups: ``--sample_grid.*`` (PNG grids from fixed noise)
   and ``--checkpoint.*`` (``ModelCheckpoint``, ``last.ckpt`` on by default).
 * ``--optimizer``/``--lr_scheduler`` are removed: the models own two optimizers (G, D), set with
@@ -54,10 +57,30 @@ def cli_main(args: list[str] | dict | None = None, run: bool = True) -> GanZooCL
     )
 
 
+def _export(argv: list[str]) -> None:
+    from gan_zoo.commands import export_main
+
+    export_main(argv)
+
+
+def _sample(argv: list[str]) -> None:
+    from gan_zoo.commands import sample_main
+
+    sample_main(argv)
+
+
+# Subcommands outside LightningCLI: name -> function(argv).
+EXTRA_COMMANDS = {"export": _export, "sample": _sample}
+
+
 def main(args: list[str] | None = None) -> None:
-    """Console entry point ``gan-zoo``."""
+    """Console entry point ``gan-zoo``: LightningCLI subcommands plus the ones in ``EXTRA_COMMANDS``."""
+    argv = list(sys.argv[1:] if args is None else args)
     try:
-        cli_main(args)
+        if argv and argv[0] in EXTRA_COMMANDS:
+            EXTRA_COMMANDS[argv[0]](argv[1:])
+        else:
+            cli_main(argv)
     except GanZooError as err:
         print(f"gan-zoo: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -23,7 +23,7 @@ from torch import nn
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["save_pretrained", "load_pretrained", "PretrainedGenerator", "sha256_file"]
+__all__ = ["save_pretrained", "load_pretrained", "load_gan_checkpoint", "PretrainedGenerator", "sha256_file"]
 
 CONFIG_NAME = "config.yaml"
 WEIGHTS_NAME = "generator.safetensors"
@@ -129,3 +129,30 @@ def load_pretrained(directory: str | os.PathLike, map_location: str | torch.devi
     generator = instantiate_class_path(config["generator"], base=nn.Module)
     generator.load_state_dict(load_file(str(weights_path), device=str(map_location)))
     return PretrainedGenerator(generator, config.get("latent_prior", "normal"), config).to(map_location).eval()
+
+
+def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
+    """Load any gan_zoo training checkpoint (``.ckpt``) without knowing its class in advance.
+
+    The class comes from the checkpoint's ``_class_path`` and must be a ``GANModule`` subclass inside
+    ``gan_zoo``; tensors are read with ``weights_only=True``.
+    """
+    import importlib
+
+    from gan_zoo.models.base import GANModule
+
+    path = Path(path)
+    if not path.is_file():
+        raise GanZooError(f"checkpoint {path} does not exist; pass the path of a .ckpt written by `gan-zoo fit`")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a pickle with code in it, a truncated file, not a checkpoint at all
+        raise GanZooError(f"cannot read {path} as a weights-only checkpoint ({type(err).__name__}: {err})") from err
+    class_path = checkpoint.get("hyper_parameters", {}).get("_class_path", "")
+    module_name, _, class_name = class_path.rpartition(".")
+    if not module_name.startswith("gan_zoo."):
+        raise GanZooError(f"{path} was not written by gan_zoo's CLI (model class {class_path!r}); load it with its own class")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, GANModule)):
+        raise GanZooError(f"{class_path!r} in {path} is not a gan_zoo GANModule")
+    return cls.load_from_checkpoint(path, map_location=map_location).eval()

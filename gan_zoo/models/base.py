@@ -23,6 +23,7 @@ sync go through Lightning's precision plugin and strategy).
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import Any, Callable, Literal
 
@@ -33,6 +34,10 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 __all__ = ["GANModule", "LatentPrior", "sample_latent"]
+
+# The nets are injected modules on purpose: LightningCLI/create_model store their class_path/init_args
+# config in hparams (not the modules), which Lightning's "ignore nn.Module hparams" advice would strip.
+warnings.filterwarnings("ignore", message=r"Attribute '(generator|discriminator)' is an instance of `nn.Module`")
 
 LatentPrior = Literal["normal", "uniform"]
 
@@ -174,6 +179,18 @@ class GANModule(L.LightningModule):
             return self.generate(z, labels if labels is None else labels.to(self.device), net=net)
         finally:
             net.train(was_training)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # ``load_from_checkpoint`` rebuilds the injected nets/optimizer factories through Lightning's
+        # instantiator, which leaves the built objects in ``hparams``. Put back the plain
+        # class_path/init_args config the checkpoint stores, so this model can be saved (and exported) again.
+        saved = checkpoint.get("hyper_parameters") or {}
+        for key, value in saved.items():
+            current = self.hparams.get(key)
+            if key.startswith("_") and key not in self.hparams or isinstance(current, nn.Module) or (
+                callable(current) and not isinstance(current, type)
+            ):
+                self.hparams[key] = value
 
     # ------------------------------------------------------------------ the loop
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

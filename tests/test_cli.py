@@ -1,0 +1,89 @@
+"""The gan-zoo command: LightningCLI behaviour, the digits default end to end, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from gan_zoo.cli import cli_main, main
+from gan_zoo.hub import load_pretrained
+
+ROOT = Path(__file__).parents[1]
+DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")
+
+
+def test_help_lists_model_and_callback_groups(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--sample_grid.every_n_g_steps" in out and "--checkpoint.save_last" in out
+    assert "--optimizer" not in out  # removed: the models own their two optimizers
+
+
+def test_print_config_merges_configs_in_order(tmp_path, capsys):
+    override = tmp_path / "override.yaml"
+    override.write_text("trainer:\n  max_steps: 7\nmodel:\n  init_args:\n    n_critic: 2\n")
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", DIGITS, "--config", str(override), "--trainer.max_steps=9", "--print_config"])
+    assert info.value.code == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["trainer"]["max_steps"] == 9  # the command line wins over both files
+    assert config["model"]["init_args"]["n_critic"] == 2  # the second file wins over the first
+    assert config["model"]["class_path"] == "gan_zoo.models.DCGAN"
+
+
+def test_digits_default_end_to_end(tmp_path, monkeypatch):
+    """The README quickstart on a small budget: a PNG grid and last.ckpt land in the run folder, and the
+    checkpoint exports to a pretrained generator that reproduces the model's samples."""
+    monkeypatch.chdir(tmp_path)
+    cli = cli_main(["fit", "--config", DIGITS, "--trainer.max_steps=40", "--sample_grid.every_n_g_steps=10",
+                    "--trainer.enable_progress_bar=false"])
+    run = Path(cli.trainer.log_dir).resolve()
+    assert run.is_relative_to((tmp_path / "runs" / "dcgan" / "digits").resolve())
+    pngs = sorted((run / "samples").glob("*.png"))
+    assert [p.name for p in pngs] == [f"g_step_{i:06d}.png" for i in (10, 20)]
+    last = run / "checkpoints" / "last.ckpt"
+    assert last.is_file() and (run / "config.yaml").is_file()
+    assert (int(cli.model.d_updates), int(cli.model.g_updates)) == (20, 20)
+    assert all(torch.isfinite(v) for v in cli.trainer.callback_metrics.values())
+
+    main(["export", "--ckpt", str(last), "--out", str(tmp_path / "pretrained")])
+    generator = load_pretrained(tmp_path / "pretrained")
+    assert torch.equal(generator.sample(8, seed=5), cli.model.sample(8, seed=5))
+    main(["sample", "--pretrained", str(tmp_path / "pretrained"), "--num", "9", "--out", str(tmp_path / "g.png")])
+    assert (tmp_path / "g.png").stat().st_size > 100
+
+
+def test_missing_dataset_is_one_line_and_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", str(ROOT / "configs" / "dcgan" / "mnist.yaml"),
+              f"--data.init_args.data_dir={tmp_path / 'nothing'}", "--data.init_args.download=false",
+              f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gan-zoo: error: MNIST not found under")
+    assert "train-images-idx3-ubyte" in err[0]
+
+
+def test_unknown_config_key_is_rejected(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  init_args:\n    n_critics: 5\n")  # typo: n_critic
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", DIGITS, "--config", str(bad), "--print_config"])
+    assert info.value.code != 0
+
+
+def test_export_and_sample_errors_are_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sample", "--ckpt", str(tmp_path / "missing.ckpt"), "--out", str(tmp_path / "x.png")])
+    assert info.value.code == 2
+    assert "does not exist" in capsys.readouterr().err
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit) as info:
+        main(["export", "--ckpt", str(junk), "--out", str(tmp_path / "out")])
+    assert info.value.code == 2 and not (tmp_path / "out" / "generator.safetensors").exists()

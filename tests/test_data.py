@@ -1,0 +1,113 @@
+"""Data modules: real datasets from $GAN_ZOO_DATA, offline errors, digits, toy data, image folders."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_zoo.data import (
+    CelebADataModule,
+    CIFAR10DataModule,
+    DigitsDataModule,
+    FashionMNISTDataModule,
+    MNISTDataModule,
+    ToyDataModule,
+    resolve_data_dir,
+    sample_toy,
+    toy_modes,
+)
+from gan_zoo.errors import DatasetNotFoundError, GanZooError
+
+
+def first_batch(dm):
+    dm.setup("fit")
+    return next(iter(dm.train_dataloader()))
+
+
+@pytest.mark.parametrize("cls, shape", [(MNISTDataModule, (1, 28, 28)), (FashionMNISTDataModule, (1, 28, 28)), (CIFAR10DataModule, (3, 32, 32))])
+def test_real_datasets_scaled_to_tanh_range(cls, shape, data_dir):
+    dm = cls(data_dir=str(data_dir), batch_size=16, download=False)
+    assert dm.image_shape == shape and dm.num_classes == 10
+    x, y = first_batch(dm)
+    assert x.shape == (16, *shape) and y.shape == (16,)
+    assert x.min() >= -1 and x.max() <= 1 and x.min() < -0.9 and x.max() > 0.9
+
+
+def test_mnist_first_image_matches_raw_bytes(data_dir):
+    # Independent read of the idx file: header 16 bytes, then 28*28 uint8 per image; label of #0 is 5.
+    raw = (data_dir / "MNIST" / "raw" / "train-images-idx3-ubyte").read_bytes()[16 : 16 + 784]
+    expected = torch.tensor(list(raw), dtype=torch.float32).view(1, 28, 28) / 255 * 2 - 1
+    dm = MNISTDataModule(data_dir=str(data_dir), download=False)
+    dm.setup()
+    x, y = dm.train_set[0]
+    assert y == 5 and torch.allclose(x, expected, atol=1e-6)
+
+
+def test_resize_option(data_dir):
+    dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, batch_size=4, download=False)
+    x, _ = first_batch(dm)
+    assert x.shape == (4, 1, 32, 32) and dm.image_shape == (1, 32, 32)
+
+
+def test_missing_files_name_folder_and_files(tmp_path):
+    dm = MNISTDataModule(data_dir=str(tmp_path), download=False)
+    with pytest.raises(DatasetNotFoundError) as info:
+        dm.setup()
+    message = str(info.value)
+    assert str(tmp_path) in message and "train-images-idx3-ubyte" in message and "prepare.py" in message
+    assert "\n" not in message
+
+
+def test_data_dir_resolution(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_ZOO_DATA", str(tmp_path / "env"))
+    assert resolve_data_dir("/explicit") == Path("/explicit")
+    assert resolve_data_dir(None) == tmp_path / "env"
+    monkeypatch.delenv("GAN_ZOO_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert resolve_data_dir(None) == tmp_path / "cache" / "gan_zoo"
+
+
+def test_cifar_class_subset(data_dir):
+    dm = CIFAR10DataModule(data_dir=str(data_dir), classes=["horse"], download=False)
+    dm.setup()
+    assert len(dm.train_set) == 5000
+    assert set(dm.train_set.targets) == {7}  # label_names index of "horse"
+    with pytest.raises(GanZooError, match="unknown CIFAR-10 class"):
+        CIFAR10DataModule(data_dir=str(data_dir), classes=["unicorn"], download=False).setup()
+
+
+def test_digits_default_needs_no_files():
+    dm = DigitsDataModule(image_size=32, batch_size=8)
+    x, y = first_batch(dm)
+    assert x.shape == (8, 1, 32, 32) and len(dm.train_set) == 1797
+    assert x.min() >= -1 and x.max() <= 1 and y.max() <= 9
+
+
+def test_toy_distributions():
+    ring = toy_modes("gaussians8")
+    assert ring.shape == (8, 2) and torch.allclose(ring.norm(dim=1), torch.full((8,), 2.0))
+    grid = toy_modes("gaussians25")
+    assert grid.shape == (25, 2) and set(grid[:, 0].tolist()) == {-4.0, -2.0, 0.0, 2.0, 4.0}
+    pts = sample_toy("gaussians8", 4000, seed=1)
+    nearest = torch.cdist(pts, ring).min(dim=1).values
+    assert (nearest < 3 * 0.02 * math.sqrt(2) * 2).float().mean() > 0.99
+    assert torch.equal(pts, sample_toy("gaussians8", 4000, seed=1))
+    roll = sample_toy("swissroll", 500)
+    assert roll.shape == (500, 2) and roll.abs().max() < 3
+    dm = ToyDataModule("gaussians25", num_samples=64, batch_size=16)
+    (x,) = first_batch(dm)
+    assert x.shape == (16, 2) and dm.image_shape == (2,)
+
+
+def test_celeba_folder_crop_and_resize(image_folder):
+    dm = CelebADataModule(data_dir=str(image_folder), image_size=64, batch_size=4)
+    x, _ = first_batch(dm)
+    assert x.shape == (4, 3, 64, 64) and len(dm.train_set) == 12
+
+
+def test_empty_image_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="no images"):
+        CelebADataModule(data_dir=str(tmp_path)).setup()
