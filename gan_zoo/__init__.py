@@ -1,6 +1,6 @@
 """gan_zoo: the classic GANs for computer vision as paper-faithful PyTorch Lightning modules."""
 
-from gan_zoo.models import BEGAN, DCGAN, WGAN, WGANGP, GANModule, VanillaGAN
+from gan_zoo.models import BEGAN, CGAN, DCGAN, InfoGAN, WGAN, WGANGP, GANModule, VanillaGAN
 from gan_zoo.hub import load_pretrained, save_pretrained
 from gan_zoo.registry import create_model, list_models, model_config, register_model
 
@@ -8,6 +8,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BEGAN",
+    "CGAN",
+    "InfoGAN",
     "WGAN",
     "WGANGP",
     "DCGAN",

@@ -5,6 +5,7 @@
 * Models and data modules are chosen by ``class_path`` (subclass mode), nets are injected modules.
 * ``data.image_shape`` is linked into ``model.generator.init_args.image_shape`` and
   ``model.discriminator.init_args.image_shape``, so configs never repeat image sizes.
+* ``data.num_classes`` is linked the same way into nets that take ``num_classes`` (the conditional nets).
 * ``num_classes`` is NOT linked: a link target must exist on every net, and unconditional nets have no
   ``num_classes`` (jsonargparse then rejects the config: "Option 'num_classes' is not accepted").
   Conditional configs set it on their nets.
@@ -40,6 +41,11 @@ class GanZooCLI(LightningCLI):
         for net in ("generator", "discriminator"):
             parser.link_arguments(
                 "data.image_shape", f"model.init_args.{net}.init_args.image_shape", apply_on="instantiate"
+            )
+            # Conditional nets take the data's class count; jsonargparse skips this link for nets
+            # without a `num_classes` init arg, so unconditional configs are unaffected.
+            parser.link_arguments(
+                "data.num_classes", f"model.init_args.{net}.init_args.num_classes", apply_on="instantiate"
             )
 
 

@@ -11,6 +11,7 @@ Goodfellow et al. 2014, Eq. 1:  min_G max_D  E_x[log σ(l_r)] + E_z[log(1 − σ
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Literal
 
 import torch
@@ -24,6 +25,8 @@ __all__ = [
     "G_LOSSES",
     "GeneratorLossName",
     "feature_matching_loss",
+    "info_categorical_loss",
+    "info_gaussian_nll",
 ]
 
 
@@ -79,3 +82,35 @@ def g_wasserstein_loss(fake_scores: Tensor) -> Tensor:
 
 
 __all__ += ["d_wasserstein_loss", "g_wasserstein_loss"]
+
+
+# ---------------------------------------------------------------------------------------------------- info losses
+# InfoGAN (Chen et al. 2016), Eq. 4-6: the variational lower bound of the mutual information I(c; G(z, c)) is
+#     L_I(G, Q) = E_{c~P(c), x~G(z,c)}[log Q(c | x)] + H(c)  <=  I(c; G(z, c)).
+# H(c) is a constant of the prior, so maximizing L_I is minimizing the negative log-likelihood −E[log Q(c|x)]
+# of the code that generated x; the functions below return that NLL (a loss, ≥ 0 up to constants).
+
+
+def info_categorical_loss(logits: Tensor, codes: Tensor) -> Tensor:
+    """−E[log Q(c | x)] for one categorical code: softmax cross-entropy.
+
+    Args:
+        logits: Q's unnormalized log-probabilities, shape (B, K).
+        codes: the sampled code values as class indices, shape (B,) (long).
+    """
+    return F.cross_entropy(logits, codes)
+
+
+def info_gaussian_nll(mean: Tensor, log_var: Tensor, codes: Tensor) -> Tensor:
+    """−E[log Q(c | x)] for continuous codes under a factored Gaussian Q(c | x) = Π_j N(c_j; μ_j, σ_j²).
+
+        −log Q = Σ_j ½ [log 2π + log σ_j² + (c_j − μ_j)² / σ_j²]      (summed over the code dims j, mean over B)
+
+    Args:
+        mean: μ, shape (B, J).
+        log_var: log σ², shape (B, J) (zeros for InfoGAN's fixed σ = 1; broadcasting is allowed).
+        codes: the sampled continuous codes c, shape (B, J).
+    """
+    log_var = log_var.expand_as(mean)
+    nll = 0.5 * (math.log(2 * math.pi) + log_var + (codes - mean).pow(2) * torch.exp(-log_var))  # (B, J)
+    return nll.sum(dim=1).mean()

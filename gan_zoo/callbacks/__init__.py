@@ -1,5 +1,6 @@
 """Callbacks: logger-agnostic sample grids (and, later, metrics, fade-in, traversals)."""
 
+from gan_zoo.callbacks.latent_traversal import LatentTraversal
 from gan_zoo.callbacks.sample_grid import SampleGrid, render_points, to_grid
 
-__all__ = ["SampleGrid", "render_points", "to_grid"]
+__all__ = ["LatentTraversal", "SampleGrid", "render_points", "to_grid"]

@@ -1,0 +1,236 @@
+"""InfoGAN — Chen, Duan, Houthooft, Schulman, Sutskever & Abbeel, "InfoGAN: Interpretable Representation
+Learning by Information Maximizing Generative Adversarial Nets", NeurIPS 2016.
+
+G's input is split into incompressible noise z and a latent code c = (c_cat, c_cont):
+    z ~ U(−1, 1)^62,  c_cat ~ Cat(K = 10) (fed one-hot),  c_cont ~ U(−1, 1)^2        (MNIST, Sec. 7.1)
+An auxiliary distribution Q(c | x), a head on D's body, gives the variational lower bound (Eq. 4-5)
+    L_I(G, Q) = E_{c~P(c), x~G(z,c)}[log Q(c | x)] + H(c)  <=  I(c; G(z, c))
+and the game is (Eq. 6)
+    min_{G,Q} max_D  V_GAN(D, G) − λ L_I(G, Q).
+With −log Q split per code: cross-entropy for c_cat, a factored-Gaussian NLL for c_cont
+(``gan_zoo.losses.info_categorical_loss`` / ``info_gaussian_nll``), weighted λ_cat and λ_cont.
+
+Per batch (the base loop's order and counters, with the codes kept for Q):
+    1. latent = [z, onehot(c_cat), c_cont];  x̃ = G(latent) without gradients
+    2. D/Q step:  minimize  BCE(D(x), 1) + BCE(D(x̃), 0) + λ_cat CE(Q_cat(x̃), c_cat) + λ_cont NLL(Q_cont(x̃), c_cont)
+                  w.r.t. θ_D (which contains Q's head: Q shares D's body)
+    3. G step:    fresh latent;  minimize  −log σ(D(G(latent))) + the same λ-weighted info terms
+                  w.r.t. θ_G (the info terms' gradients flow through Q into G)
+
+Paper settings (Appendix C, Table 1, and the authors' released MNIST launcher): Adam with lr 2e-4 for D
+and 1e-3 for G, β1 = 0.5; batch 128 (launcher); λ = 1 for the categorical code; Q's Gaussian has σ
+fixed to 1 and the continuous codes' λ is 1 (launcher: ``info_reg_coeff=1.0``, ``fix_std=True``).
+
+Deviations from the paper:
+* The paper's Sec. 7 advice to use a smaller λ for continuous codes refers to Q with learned variance
+  (the differential entropy term); with the default fixed σ the NLL is ½(c − μ)² + const, already on the
+  GAN losses' scale, so ``lambda_continuous`` defaults to 1 like the released code. Set
+  ``learn_variance: true`` on D and e.g. ``lambda_continuous: 0.1`` for the general form.
+* tanh output on [-1, 1] data instead of a Bernoulli output on [0, 1] pixels.
+* LeakyReLU slope 0.1 (not given in the paper).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+
+from gan_zoo.losses import GeneratorLossName, d_bce_loss, info_categorical_loss, info_gaussian_nll
+from gan_zoo.models.base import LatentPrior, adam, sample_latent
+from gan_zoo.models.cgan import class_rows
+from gan_zoo.models.vanilla_gan import VanillaGAN
+from gan_zoo.nets.conditional import one_hot_labels
+from gan_zoo.nets.infogan import QOutput
+from gan_zoo.registry import register_model
+
+__all__ = ["InfoGAN"]
+
+
+@register_model(
+    "infogan",
+    defaults={
+        "generator": {
+            "class_path": "gan_zoo.nets.infogan.InfoGANGenerator",
+            "init_args": {"latent_dim": 62, "num_categories": 10, "num_continuous": 2, "image_shape": [1, 28, 28]},
+        },
+        "discriminator": {
+            "class_path": "gan_zoo.nets.infogan.InfoGANDiscriminator",
+            "init_args": {"num_categories": 10, "num_continuous": 2, "image_shape": [1, 28, 28]},
+        },
+    },
+    tiny={
+        "generator": {"init_args": {"latent_dim": 8, "hidden": 32, "base_channels": 8}},
+        "discriminator": {"init_args": {"hidden": 32, "base_channels": 8, "q_hidden": 16}},
+    },
+)
+class InfoGAN(VanillaGAN):
+    """Chen et al. 2016: the GAN game minus λ·L_I, with Q a head on D's body (see the module docstring).
+
+    Args (beyond ``VanillaGAN``):
+        lambda_categorical: λ for the categorical code's cross-entropy (paper: 1).
+        lambda_continuous: λ for the continuous codes' Gaussian NLL (released code: 1 with σ fixed).
+    The nets define the code sizes: G's ``num_categories``/``num_continuous`` must equal D's (Q's).
+    ``latent_prior`` is z's prior (the paper's: uniform).
+    """
+
+    default_g_optimizer = staticmethod(adam(1e-3, (0.5, 0.999)))  # Appendix C: G learns with 1e-3
+    default_d_optimizer = staticmethod(adam(2e-4, (0.5, 0.999)))  # and D (with Q) with 2e-4
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+        n_critic: int = 1,
+        latent_prior: LatentPrior = "uniform",
+        ema_decay: float | None = None,
+        g_loss_type: GeneratorLossName = "nonsaturating",
+        real_label: float = 1.0,
+        lambda_categorical: float = 1.0,
+        lambda_continuous: float = 1.0,
+    ) -> None:
+        super().__init__(
+            generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay, g_loss_type, real_label
+        )
+        sizes = {}
+        for role, net in (("generator", generator), ("discriminator", discriminator)):
+            sizes[role] = (getattr(net, "num_categories", None), getattr(net, "num_continuous", None))
+        if sizes["generator"] != sizes["discriminator"] or None in sizes["generator"] or not hasattr(discriminator, "with_q"):
+            raise ValueError(
+                f"InfoGAN needs gan_zoo.nets.infogan nets with equal (num_categories, num_continuous); got "
+                f"generator {sizes['generator']}, discriminator {sizes['discriminator']}"
+            )
+        if lambda_categorical < 0 or lambda_continuous < 0:
+            raise ValueError(f"λ weights must be >= 0, got {lambda_categorical}, {lambda_continuous}")
+
+    # ------------------------------------------------------------------ the latent layout
+    @property
+    def num_categories(self) -> int:
+        return self.generator.num_categories
+
+    @property
+    def num_continuous(self) -> int:
+        return self.generator.num_continuous
+
+    def make_latent(self, z: Tensor, categories: Tensor, continuous: Tensor) -> Tensor:
+        """[z (B, Z), onehot(categories (B,)) (B, K), continuous (B, J)] -> G's input (B, Z + K + J)."""
+        onehot = one_hot_labels(categories.to(z.device), self.num_categories, z.dtype)
+        return torch.cat([z, onehot, continuous.to(z)], dim=1)
+
+    def split_latent(self, latent: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Inverse of ``make_latent``: (z (B, Z), category indices (B,), continuous codes (B, J))."""
+        z_dim, k = self.latent_dim, self.num_categories
+        return latent[:, :z_dim], latent[:, z_dim : z_dim + k].argmax(dim=1), latent[:, z_dim + k :]
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """z ~ prior, c_cat ~ Cat(K) uniform, c_cont ~ U(−1, 1)^J; returns the whole G input (n, Z + K + J)."""
+        z = sample_latent(n, self.latent_dim, self.hparams.latent_prior, generator)
+        categories = torch.randint(self.num_categories, (n,), generator=generator)
+        continuous = sample_latent(n, self.num_continuous, "uniform", generator)
+        return self.make_latent(z, categories, continuous).to(self.device)
+
+    def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
+        """G(latent); ``labels`` (B,), if given, replace the categorical code (so ``sample(n, labels=c)``
+        draws chosen code values)."""
+        if labels is not None:
+            noise, _, continuous = self.split_latent(z)
+            z = self.make_latent(noise, labels, continuous)
+        return (net or self.generator)(z)
+
+    def grid_labels(self, n: int) -> Tensor:
+        return class_rows(n, self.num_categories).to(self.device)  # one categorical value per row
+
+    # ------------------------------------------------------------------ objectives
+    def info_loss(self, latent: Tensor, q: QOutput) -> tuple[Tensor, Tensor, Tensor]:
+        """(λ_cat·CE + λ_cont·NLL, CE, NLL): −L_I up to the constant H(c), for the codes inside ``latent``."""
+        _, categories, continuous = self.split_latent(latent)
+        ce = info_categorical_loss(q.cat_logits, categories)
+        nll = info_gaussian_nll(q.cont_mean, q.cont_log_var, continuous) if self.num_continuous else ce.new_zeros(())
+        total = self.hparams.lambda_categorical * ce + self.hparams.lambda_continuous * nll
+        return total, ce, nll
+
+    def log_info(self, prefix: str, q: QOutput, latent: Tensor, ce: Tensor, nll: Tensor) -> None:
+        _, categories, _ = self.split_latent(latent)
+        # MI lower bound per code kind: H(c) − CE, with H(Cat(K)) = log K and H(U(−1, 1)) = log 2 per dim.
+        self.log_train(**{
+            f"{prefix}_mi_cat": math.log(self.num_categories) - ce.detach(),
+            f"{prefix}_mi_cont": self.num_continuous * math.log(2.0) - nll.detach(),
+            f"{prefix}_q_acc": (q.cat_logits.detach().argmax(1) == categories).float().mean(),
+        })
+
+    def d_info_loss(self, real: Tensor, fake: Tensor, latent: Tensor) -> Tensor:
+        """Step 2: D's GAN loss plus λ·(−L_I) on the detached fakes; trains D and Q (shared body)."""
+        real_logits = self.discriminator(real)  # (B,)
+        fake_logits, q = self.discriminator.with_q(fake)  # (B,), Q(c | x̃)
+        gan = d_bce_loss(real_logits, fake_logits, real_target=self.hparams.real_label)
+        info, ce, nll = self.info_loss(latent, q)
+        self.log_train(d_real=real_logits.detach().sigmoid().mean(), d_fake=fake_logits.detach().sigmoid().mean())
+        self.log_info("d", q, latent, ce, nll)
+        return gan + info
+
+    def g_info_loss(self, latent: Tensor) -> Tensor:
+        """Step 3: G's non-saturating (or minimax) loss plus λ·(−L_I); gradients reach G through Q."""
+        fake = self.generate(latent)
+        fake_logits, q = self.discriminator.with_q(fake)
+        info, ce, nll = self.info_loss(latent, q)
+        self.log_info("g", q, latent, ce, nll)
+        return self.g_loss_fn(fake_logits) + info
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        # The base loop with the sampled codes kept for Q; same counters, hooks and n_critic schedule.
+        real, _ = self.unpack_batch(batch)  # labels are never used: InfoGAN is unsupervised
+        g_opt, d_opt = self.optimizers()
+        n = real.shape[0]
+
+        latent = self.sample_latent(n)  # (B, Z + K + J)
+        with torch.no_grad():
+            fake = self.generate(latent)
+        d_loss = self.optimizer_step_on(d_opt, lambda: self.d_info_loss(real, fake, latent))
+        self.d_updates += 1
+        self.critic_streak += 1
+        self.after_d_step()
+        self.log_train(d_loss=d_loss)
+
+        if int(self.critic_streak) >= self.critic_steps():
+            g_latent = self.sample_latent(n)
+            g_loss = self.optimizer_step_on(g_opt, lambda: self.g_info_loss(g_latent))
+            self.g_updates += 1
+            self.critic_streak.zero_()
+            self.after_g_step()
+            self.log_train(g_loss=g_loss)
+
+    # ------------------------------------------------------------------ traversals
+    @torch.no_grad()
+    def traverse(
+        self, code: int, values: Tensor, seed: int = 0, use_ema: bool | None = None
+    ) -> Tensor:
+        """Images with one shared z: row k has c_cat = k, column v has continuous code ``code`` = values[v]
+        (the other continuous codes 0). Returns (K, V, C, H, W)."""
+        if not 0 <= code < self.num_continuous:
+            raise ValueError(f"code must be in [0, {self.num_continuous - 1}], got {code}")
+        k, v = self.num_categories, len(values)
+        z = sample_latent(1, self.latent_dim, self.hparams.latent_prior, torch.Generator().manual_seed(seed))
+        continuous = torch.zeros(k * v, self.num_continuous)
+        continuous[:, code] = values.float().repeat(k)  # (K·V,) row-major: value varies fastest
+        categories = torch.arange(k).repeat_interleave(v)
+        latent = self.make_latent(z.expand(k * v, -1), categories, continuous).to(self.device)
+        images = self.generate_eval(latent, use_ema)
+        return images.view(k, v, *images.shape[1:])
+
+    @torch.no_grad()
+    def generate_eval(self, latent: Tensor, use_ema: bool | None = None) -> Tensor:
+        """G(latent) in eval mode (running batch-norm statistics), with the EMA generator when kept."""
+        if use_ema is None:
+            use_ema = self.generator_ema is not None
+        net = self.generator_ema.module if use_ema and self.generator_ema is not None else self.generator
+        was_training = net.training
+        net.eval()
+        try:
+            return net(latent)
+        finally:
+            net.train(was_training)
