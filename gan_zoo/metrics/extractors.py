@@ -1,0 +1,194 @@
+"""Feature extractors the metrics share: one ``forward`` for FID features, ``features_and_logits`` for one
+pass that feeds FID, IS and coverage together. Every extractor names itself and the sha256 of its weights.
+
+* ``DomainExtractor``: the shipped MNIST-family classifier (``classifier.py``); 128-d features, 10 logits.
+  Input: grayscale (N, 1, H, W) in [-1, 1]; resized bilinearly (antialiased) to 28×28 when needed.
+* ``InceptionExtractor``: the TF-faithful InceptionV3 that torchmetrics uses (torch-fidelity's
+  ``FeatureExtractorInceptionV3``, TF 2015-12-05 weights): 2048-d pool3 features for FID, the 1008
+  "unbiased" logits for IS. Samples in [-1, 1] are quantized to uint8 (grayscale repeated to RGB) and
+  torch-fidelity resizes them to 299×299 with its TF1-compatible bilinear resize.
+
+  Offline: the weights file must be on disk. Resolution order: the ``weights_path`` argument, then
+  ``$GAN_ZOO_INCEPTION_WEIGHTS``, then torch hub's cache (``<torch.hub.get_dir()>/checkpoints/<file>``, where
+  torch-fidelity downloads it). A missing file is a ``GanZooError`` naming the file and where to put it.
+  The file is opened with ``torch.load(weights_only=True)`` and its sha256 checked against the prefix in its
+  name before torch-fidelity reads it. ``backbone=`` swaps in another network with the same interface
+  (uint8 (N, 3, H, W) -> (pool (N, 2048), logits (N, 1008))), used by the tests and the benchmark to run the
+  pipeline without the weights (``StandInInceptionBackbone``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from gan_zoo.errors import GanZooError
+from gan_zoo.metrics.classifier import INPUT_SIZE, load_domain_classifier, to_domain_input
+from gan_zoo.metrics.reference import DomainName
+
+__all__ = [
+    "Extractor",
+    "DomainExtractor",
+    "InceptionExtractor",
+    "StandInInceptionBackbone",
+    "INCEPTION_WEIGHTS_FILE",
+    "INCEPTION_WEIGHTS_URL",
+    "resolve_inception_weights",
+]
+
+INCEPTION_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_WEIGHTS_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_WEIGHTS_FILE}"
+INCEPTION_ENV = "GAN_ZOO_INCEPTION_WEIGHTS"
+
+
+class Extractor(nn.Module):
+    """Interface: ``forward(x) -> features (N, num_features)``; ``features_and_logits(x)``; metadata."""
+
+    name: str
+    weights_sha256: str | None
+    num_features: int
+    num_classes: int
+
+    def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features_and_logits(x)[0]
+
+    def resize_note(self, shape: tuple[int, ...]) -> str:
+        """How images of ``shape`` (C, H, W) reach the network (recorded in protocols)."""
+        raise NotImplementedError
+
+
+class DomainExtractor(Extractor):
+    """The MNIST-family classifier as an extractor (penultimate 128-d features, 10 class logits)."""
+
+    def __init__(self, domain: DomainName) -> None:
+        super().__init__()
+        self.classifier = load_domain_classifier(domain)
+        self.domain = domain
+        self.name = self.classifier.name
+        self.weights_sha256 = self.classifier.weights_sha256
+        self.num_features = self.classifier.num_features
+        self.num_classes = self.classifier.num_classes
+
+    def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.classifier.features(to_domain_input(x))  # (N, 128)
+        return h, self.classifier.fc2(h)  # dropout is off in eval mode; (N, 10)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier.features(to_domain_input(x))
+
+    def resize_note(self, shape: tuple[int, ...]) -> str:
+        if tuple(shape[-2:]) == (INPUT_SIZE, INPUT_SIZE):
+            return "none (28x28)"
+        return f"bilinear antialiased {shape[-2]}x{shape[-1]} -> 28x28"
+
+
+def resolve_inception_weights(weights_path: str | os.PathLike | None = None) -> Path:
+    """Where the Inception weights are: the argument, ``$GAN_ZOO_INCEPTION_WEIGHTS``, or torch hub's cache."""
+    hub_file = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILE
+    candidate = weights_path or os.environ.get(INCEPTION_ENV) or hub_file
+    path = Path(candidate).expanduser()
+    if not path.is_file():
+        raise GanZooError(
+            f"Inception weights not found at {path}; download {INCEPTION_WEIGHTS_URL} and place it at {hub_file} "
+            f"(or pass its path with --inception-weights / inception_weights=, or set {INCEPTION_ENV})"
+        )
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _to_uint8_rgb(x: Tensor) -> Tensor:
+    """(N, 1|3, H, W) in [-1, 1] -> uint8 (N, 3, H, W) in [0, 255] (round to nearest, as image files are)."""
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise GanZooError(f"Inception metrics need images (N, 1|3, H, W), got shape {tuple(x.shape)}")
+    x = ((x.float() + 1) * 127.5).round().clamp_(0, 255).to(torch.uint8)
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+class StandInInceptionBackbone(nn.Module):
+    """The real architecture without the real weights: torchvision's ``inception_v3(weights=None)`` (random
+    init, fixed seed) behind torch-fidelity's interface. For tests and timing only — its scores mean nothing."""
+
+    name = "stand-in inception_v3 (torchvision, random init)"
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        from torchvision.models import inception_v3
+
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.net = inception_v3(weights=None, aux_logits=False, init_weights=True, num_classes=1008)
+        self.net.eval().requires_grad_(False)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = F.interpolate(x.float(), size=(299, 299), mode="bilinear", align_corners=False)
+        x = (x - 128) / 128
+        n = self.net
+        for layer in (n.Conv2d_1a_3x3, n.Conv2d_2a_3x3, n.Conv2d_2b_3x3, n.maxpool1, n.Conv2d_3b_1x1,
+                      n.Conv2d_4a_3x3, n.maxpool2, n.Mixed_5b, n.Mixed_5c, n.Mixed_5d, n.Mixed_6a, n.Mixed_6b,
+                      n.Mixed_6c, n.Mixed_6d, n.Mixed_6e, n.Mixed_7a, n.Mixed_7b, n.Mixed_7c):
+            x = layer(x)
+        pool = n.avgpool(x).flatten(1)  # (N, 2048)
+        return pool, n.fc(pool)  # (N, 2048), (N, 1008)
+
+
+class InceptionExtractor(Extractor):
+    """InceptionV3 pool3 features (2048) and logits (1008) for FID / IS; see the module docstring."""
+
+    num_features = 2048
+    num_classes = 1008
+
+    def __init__(self, weights_path: str | os.PathLike | None = None, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        if backbone is not None:
+            self.backbone = backbone
+            self.name = getattr(backbone, "name", type(backbone).__name__)
+            self.weights_sha256 = None
+            return
+        path = resolve_inception_weights(weights_path)
+        digest = _sha256(path)
+        expected_prefix = INCEPTION_WEIGHTS_FILE.rsplit("-", 1)[1].split(".")[0]  # "6726825d"
+        if not digest.startswith(expected_prefix):
+            raise GanZooError(
+                f"{path} has sha256 {digest[:16]}..., expected one starting with {expected_prefix} "
+                f"({INCEPTION_WEIGHTS_FILE}); download it again from {INCEPTION_WEIGHTS_URL}"
+            )
+        try:
+            torch.load(path, map_location="cpu", weights_only=True)  # refuse pickles that carry code
+        except Exception as err:
+            raise GanZooError(f"{path} is not a plain tensor state dict ({type(err).__name__}); download it again") from err
+        try:
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        except ImportError as err:
+            raise GanZooError(
+                "the Inception metrics need torch-fidelity: `pip install torch-fidelity` (or use the domain "
+                "metrics, which need nothing extra)"
+            ) from err
+        self.backbone = FeatureExtractorInceptionV3(
+            "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)
+        )
+        self.name = "inception-v3-compat (torch-fidelity, TF 2015-12-05 weights)"
+        self.weights_sha256 = digest
+
+    def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        pool, logits = self.backbone(_to_uint8_rgb(x))
+        return pool.reshape(len(x), -1), logits.reshape(len(x), -1)
+
+    def resize_note(self, shape: tuple[int, ...]) -> str:
+        how = "torch-fidelity TF1-compatible bilinear" if self.weights_sha256 else "torch bilinear (stand-in)"
+        gray = ", grayscale repeated to RGB" if shape[0] == 1 else ""
+        return f"quantized to uint8{gray}, {how} {shape[-2]}x{shape[-1]} -> 299x299"

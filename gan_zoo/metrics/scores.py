@@ -1,0 +1,114 @@
+"""The score formulas, in float64: Fréchet distance, Inception Score, class coverage.
+
+* Fréchet distance between N(μ1, Σ1) and N(μ2, Σ2) (Heusel et al. 2017, Eq. 6 / Dowson & Landau 1982):
+
+      d² = ||μ1 − μ2||² + Tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^{1/2})
+
+  Tr((Σ1 Σ2)^{1/2}) is computed as Σ_i sqrt(λ_i) over the eigenvalues λ_i of the symmetric PSD matrix
+  Σ1^{1/2} Σ2 Σ1^{1/2} (same spectrum as Σ1 Σ2), with ``eigh`` in float64 and tiny negative round-off
+  eigenvalues clamped to 0: no complex square roots, no ``sqrtm`` iteration.
+
+* ``FrechetDistance``: torchmetrics' ``FrechetInceptionDistance`` (feature accumulation, DDP sync, cached real
+  statistics via ``reset_real_features=False``). Its running sums are float64 already (``.double()``
+  states, features cast with ``.double()`` before accumulating), but its ``compute`` casts the result back
+  to the extractor's dtype (float32); this subclass computes and returns the value in float64 with the
+  formula above.
+
+* Inception Score (Salimans et al. 2016): IS = exp(E_x KL(p(y|x) || p(y))), computed per split of the samples
+  (in their given order, like the reference implementation) with p(y) the split's mean prediction; the
+  result is the mean and the population std over splits. torchmetrics' ``InceptionScore`` is not used:
+  it shuffles with the unseeded global RNG, works in float32 and reports the Bessel-corrected std.
+
+* Class coverage: how many classes a classifier finds among the samples (a class counts when it holds at least
+  10 % of its uniform share, so stray misclassifications do not count), and KL(histogram || uniform) — 0 for
+  perfectly balanced classes, log(K) when every sample falls in one class.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+__all__ = ["frechet_distance", "FrechetDistance", "inception_score", "class_coverage", "mean_cov"]
+
+
+def mean_cov(features: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean (D,) and unbiased covariance (D, D) of features (N, D), in float64."""
+    f = features.double()
+    mu = f.mean(0)
+    centred = f - mu
+    return mu, centred.T @ centred / (f.shape[0] - 1)
+
+
+def _psd_sqrt(sigma: Tensor) -> Tensor:
+    w, v = torch.linalg.eigh(sigma)
+    return (v * w.clamp_min(0).sqrt()) @ v.T
+
+
+def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> Tensor:
+    """d² between two Gaussians; float64 scalar tensor (see module docstring)."""
+    mu1, mu2, sigma1, sigma2 = (t.double() for t in (mu1, mu2, sigma1, sigma2))
+    root1 = _psd_sqrt(sigma1)
+    middle = root1 @ sigma2 @ root1
+    middle = (middle + middle.T) / 2  # exact symmetry for eigh
+    trace_sqrt = torch.linalg.eigvalsh(middle).clamp_min(0).sqrt().sum()
+    return (mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt
+
+
+class FrechetDistance(FrechetInceptionDistance):
+    """torchmetrics FID over any extractor (``feature=`` a module with int ``num_features``), computed in
+    float64. ``statistics(real)`` gives (μ, Σ) from the float64 running sums."""
+
+    def statistics(self, real: bool) -> tuple[Tensor, Tensor]:
+        prefix = "real" if real else "fake"
+        total: Tensor = getattr(self, f"{prefix}_features_sum")
+        outer: Tensor = getattr(self, f"{prefix}_features_cov_sum")
+        n = getattr(self, f"{prefix}_features_num_samples").double()
+        mu = total / n
+        # Σ = (Σ_i f_i f_iᵀ − n μ μᵀ) / (n − 1), as torchmetrics does, from the float64 sums
+        return mu, (outer - n * torch.outer(mu, mu)) / (n - 1)
+
+    def compute(self) -> Tensor:
+        if self.real_features_num_samples < 2 or self.fake_features_num_samples < 2:
+            raise RuntimeError("FID needs at least 2 real and 2 generated samples")
+        return frechet_distance(*self.statistics(real=True), *self.statistics(real=False))
+
+
+def inception_score(logits: Tensor, splits: int = 10) -> tuple[float, float]:
+    """(mean, std) of exp(E KL(p(y|x) || p(y))) over ``splits`` consecutive splits of logits (N, K)."""
+    if logits.shape[0] < splits:
+        raise ValueError(f"Inception Score needs at least `splits`={splits} samples, got {logits.shape[0]}")
+    log_p = logits.double().log_softmax(dim=1)  # log p(y|x), (N, K)
+    scores = []
+    for chunk in log_p.tensor_split(splits, dim=0):
+        log_marginal = chunk.exp().mean(0).log()  # log p(y), (K,)
+        kl = (chunk.exp() * (chunk - log_marginal)).sum(1)  # KL per sample, (n,)
+        scores.append(kl.mean().exp())
+    s = torch.stack(scores)
+    return float(s.mean()), float(s.std(unbiased=False))
+
+
+def class_coverage(labels: Tensor, num_classes: int, min_share: float = 0.1) -> dict:
+    """Class coverage of predicted labels (N,) over K classes.
+
+    A class counts as covered when it holds at least ``min_share`` of its uniform share of the samples
+    (count >= min_share * N / K), so a handful of classifier mistakes on a collapsed generator do not
+    count as "covered" classes. Also returns KL(histogram || uniform) in nats (0 = balanced, log K = one class).
+    """
+    counts = torch.bincount(labels.long().flatten(), minlength=num_classes).double()
+    n = counts.sum()
+    p = counts / n
+    nonzero = p > 0
+    kl = float((p[nonzero] * (p[nonzero] * num_classes).log()).sum())  # Σ p log(p / (1/K))
+    covered = int((counts >= min_share * n / num_classes).sum())
+    return {
+        "classes_covered": covered,
+        "coverage": covered / num_classes,
+        "min_share": min_share,
+        "kl_from_uniform": kl,
+        "max_kl": math.log(num_classes),
+        "histogram": counts.long().tolist(),
+    }
