@@ -87,3 +87,20 @@ def test_export_and_sample_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["export", "--ckpt", str(junk), "--out", str(tmp_path / "out")])
     assert info.value.code == 2 and not (tmp_path / "out" / "generator.safetensors").exists()
+
+
+def test_wandb_offline_receives_sample_grids(tmp_path, monkeypatch):
+    for var in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / "wandb_home"))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.chdir(tmp_path)
+    cli_main(["fit", "--config", DIGITS, "--config", str(ROOT / "configs" / "logging" / "wandb.yaml"),
+              "--trainer.max_steps=8", "--sample_grid.every_n_g_steps=2", "--trainer.enable_progress_bar=false",
+              "--data.init_args.limit_samples=64"])
+    import wandb
+
+    wandb.finish()
+    runs = list((tmp_path / "runs" / "wandb" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    images = list(runs[0].glob("files/media/images/samples_*.png"))
+    assert len(images) >= 2
