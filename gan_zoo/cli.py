@@ -5,10 +5,10 @@
 * Models and data modules are chosen by ``class_path`` (subclass mode), nets are injected modules.
 * ``data.image_shape`` is linked into ``model.generator.init_args.image_shape`` and
   ``model.discriminator.init_args.image_shape``, so configs never repeat image sizes.
-* ``data.num_classes`` is linked the same way into nets that take ``num_classes`` (the conditional nets).
-* ``num_classes`` is NOT linked: a link target must exist on every net, and unconditional nets have no
-  ``num_classes`` (jsonargparse then rejects the config: "Option 'num_classes' is not accepted").
-  Conditional configs set it on their nets.
+* ``num_classes`` is NOT linked. jsonargparse skips a link target that a net lacks while parsing, but
+  LightningCLI still writes the linked value into the checkpoint's hparams, so an unconditional
+  model's checkpoint would then fail to load ("Parser key model.generator ... num_classes").
+  Conditional configs set ``num_classes`` on their nets (tests/test_cli.py pins the round trip).
 * Always-on callbacks with their own config groups: ``--sample_grid.*`` (PNG grids from fixed noise)
   and ``--checkpoint.*`` (``ModelCheckpoint``, ``last.ckpt`` on by default).
 * ``--optimizer``/``--lr_scheduler`` are removed: the models own two optimizers (G, D), set with
@@ -42,11 +42,6 @@ class GanZooCLI(LightningCLI):
             parser.link_arguments(
                 "data.image_shape", f"model.init_args.{net}.init_args.image_shape", apply_on="instantiate"
             )
-            # Conditional nets take the data's class count; jsonargparse skips this link for nets
-            # without a `num_classes` init arg, so unconditional configs are unaffected.
-            parser.link_arguments(
-                "data.num_classes", f"model.init_args.{net}.init_args.num_classes", apply_on="instantiate"
-            )
 
 
 def cli_main(args: list[str] | dict | None = None, run: bool = True) -> GanZooCLI:
@@ -75,8 +70,14 @@ def _sample(argv: list[str]) -> None:
     sample_main(argv)
 
 
+def _evaluate(argv: list[str]) -> None:
+    from gan_zoo.evaluate import evaluate_main
+
+    evaluate_main(argv)
+
+
 # Subcommands outside LightningCLI: name -> function(argv).
-EXTRA_COMMANDS = {"export": _export, "sample": _sample}
+EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate}
 
 
 def main(args: list[str] | None = None) -> None:
