@@ -89,7 +89,7 @@ def gradient_penalty(
     Returns:
         a float32 scalar with a graph through the critic's parameters (double backward).
     """
-    x_hat = interpolate(real, fake, epsilon)  # (B, ...)
+    x_hat = interpolate(real.float(), fake.float(), epsilon)  # (B, ...), mixed in float32 (ε too)
     norms = input_gradient_norms(critic, x_hat, create_graph=True)  # (B,)
     return (norms - target).pow(2).mean()
 
