@@ -104,3 +104,15 @@ def test_wandb_offline_receives_sample_grids(tmp_path, monkeypatch):
     assert len(runs) == 1
     images = list(runs[0].glob("files/media/images/samples_*.png"))
     assert len(images) >= 2
+
+
+def test_cli_resume_from_last_ckpt_continues_counters(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = ["--config", DIGITS, "--trainer.enable_progress_bar=false", "--data.init_args.limit_samples=128",
+              "--sample_grid.every_n_g_steps=0"]
+    first = cli_main(["fit", *common, "--trainer.max_steps=6"])
+    last = Path(first.trainer.log_dir) / "checkpoints" / "last.ckpt"
+    second = cli_main(["fit", *common, "--trainer.max_steps=12", f"--ckpt_path={last}"])
+    assert (int(second.model.d_updates), int(second.model.g_updates)) == (6, 6)
+    assert second.trainer.global_step == 12
+    assert last.is_file(), "the first run's checkpoint must not be removed by the resumed run"
