@@ -1,0 +1,159 @@
+"""Conditional GAN: the label reaches both nets, every class can be requested, grids show one class per row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_zoo import create_model
+from gan_zoo.errors import GanZooError
+from gan_zoo.models.cgan import CGAN, class_rows
+from gan_zoo.nets.conditional import (
+    ConditionalDCGANDiscriminator,
+    ConditionalDCGANGenerator,
+    ConditionalMLPDiscriminator,
+    ConditionalMLPGenerator,
+)
+from gan_zoo.data import MNISTDataModule
+from helpers import random_loader, tiny_trainer
+
+K = 10
+
+
+def tiny_cgan(conv: bool = False, num_classes: int = K) -> CGAN:
+    if conv:
+        g = {"class_path": "gan_zoo.nets.conditional.ConditionalDCGANGenerator",
+             "init_args": {"latent_dim": 8, "num_classes": num_classes, "image_shape": [3, 32, 32], "base_channels": 8}}
+        d = {"class_path": "gan_zoo.nets.conditional.ConditionalDCGANDiscriminator",
+             "init_args": {"num_classes": num_classes, "image_shape": [3, 32, 32], "base_channels": 8}}
+        return create_model("cgan", generator=g, discriminator=d)
+    return create_model(
+        "cgan", tiny=True,
+        generator={"init_args": {"num_classes": num_classes}}, discriminator={"init_args": {"num_classes": num_classes}},
+    )
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["mlp", "dcgan"])
+def test_the_condition_changes_the_output(conv):
+    model = tiny_cgan(conv).eval()
+    torch.manual_seed(0)
+    z = model.sample_latent(6)
+    x = model.sample(6, labels=torch.zeros(6, dtype=torch.long), seed=0)
+    a = model.generate(z, torch.full((6,), 3))
+    b = model.generate(z, torch.full((6,), 4))
+    assert not torch.allclose(a, b), "G ignores the label"
+    assert x.shape[1:] == model.generator.image_shape
+    d_a = model.discriminate(a, torch.full((6,), 3))
+    d_b = model.discriminate(a, torch.full((6,), 4))  # same images, other label
+    assert d_a.shape == (6,) and not torch.allclose(d_a, d_b), "D ignores the label"
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["mlp", "dcgan"])
+def test_each_class_can_be_requested(conv):
+    """sample(n, labels=k) feeds exactly onehot(k) beside z = the seeded prior draw, for every class k."""
+    model = tiny_cgan(conv)
+    seen = []
+    handle = model.generator.net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    n, z_dim = 5, model.latent_dim
+    z_expected = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(11))  # the base's normal prior
+    for k in range(K):
+        x = model.sample(n, labels=torch.full((n,), k), seed=11)
+        g_in = seen[-1].flatten(1)  # (n, Z + K)
+        onehot = torch.zeros(n, K)
+        onehot[:, k] = 1
+        assert torch.equal(g_in[:, z_dim:], onehot), f"class {k} not requested"
+        assert torch.allclose(g_in[:, :z_dim], z_expected)
+        assert x.shape == (n, *model.generator.image_shape)
+    handle.remove()
+
+
+def test_conv_discriminator_sees_label_maps_as_channels():
+    model = tiny_cgan(conv=True)
+    seen = []
+    first_conv = model.discriminator.net.body[0]
+    first_conv.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    labels = torch.tensor([0, 9, 4, 4])
+    model.discriminate(x, labels)
+    d_in = seen[-1]
+    assert d_in.shape == (4, 3 + K, 32, 32)
+    assert torch.equal(d_in[:, :3], x)
+    for i, k in enumerate(labels.tolist()):
+        expected = torch.zeros(K, 32, 32)
+        expected[k] = 1
+        assert torch.equal(d_in[i, 3:], expected)
+
+
+def test_mlp_discriminator_joins_label_to_flattened_image():
+    model = tiny_cgan()
+    seen = []
+    model.discriminator.net.body[1].register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.rand(3, 1, 28, 28)
+    model.discriminate(x, torch.tensor([2, 7, 0]))
+    assert torch.equal(seen[-1][:, :784], x.flatten(1))
+    assert torch.equal(seen[-1][:, 784:].argmax(1), torch.tensor([2, 7, 0]))
+    assert torch.equal(seen[-1][:, 784:].sum(1), torch.ones(3))
+
+
+def test_grid_labels_put_one_class_per_row():
+    assert class_rows(20, 10).tolist() == [k for k in range(10) for _ in range(2)]
+    labels = class_rows(64, 10)  # rows of ceil(64 / 10) = 7; the last row is short
+    assert len(labels) == 64 and labels.tolist()[:7] == [0] * 7 and labels[-1] == 9
+    assert class_rows(4, 10).tolist() == [0, 1, 2, 3]
+    model = tiny_cgan()
+    assert torch.equal(model.grid_labels(30), torch.arange(10).repeat_interleave(3))
+
+
+def test_sampling_without_labels_is_reproducible_and_covers_classes():
+    model = tiny_cgan()
+    seen = []
+    model.generator.net.register_forward_pre_hook(lambda m, args: seen.append(args[0][:, model.latent_dim:].argmax(1)))
+    a, b = model.sample(200, seed=3), model.sample(200, seed=3)
+    assert torch.equal(a, b) and torch.equal(seen[0], seen[1])
+    counts = torch.bincount(seen[0], minlength=K)
+    assert (counts > 0).all(), f"uniform class draw missed classes: {counts.tolist()}"
+
+
+def test_bad_labels_and_mismatched_nets_are_refused():
+    model = tiny_cgan()
+    with pytest.raises(ValueError, match="labels must lie in"):
+        model.sample(2, labels=torch.tensor([0, K]))
+    with pytest.raises(ValueError, match="shape"):
+        model.sample(3, labels=torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="needs labels"):
+        model.generate(model.sample_latent(2))
+    with pytest.raises(GanZooError, match="same int `num_classes`"):
+        CGAN(ConditionalMLPGenerator(num_classes=10, hidden=[8]), ConditionalMLPDiscriminator(num_classes=5, hidden=[8]))
+    with pytest.raises(GanZooError, match="num_classes >= 2"):
+        ConditionalDCGANGenerator(num_classes=None)  # a dataset without labels, linked by the CLI
+
+
+def test_fit_trains_with_batch_labels_and_rejects_other_class_counts(tmp_path, data_dir):
+    model = tiny_cgan()
+    before = model.generator.net.net[0].weight.detach().clone()
+    tiny_trainer(tmp_path, max_steps=4).fit(model, random_loader((1, 28, 28), n=32, batch_size=8, num_classes=K))
+    assert int(model.g_updates) == 2 and not torch.equal(before, model.generator.net.net[0].weight)
+
+    wrong = tiny_cgan(num_classes=5)
+    data = MNISTDataModule(data_dir=str(data_dir), batch_size=4, limit_samples=8, download=False)
+    with pytest.raises(GanZooError, match="num_classes=5 but MNISTDataModule has num_classes=10"):
+        tiny_trainer(tmp_path, max_steps=2).fit(wrong, datamodule=data)
+
+
+def test_cli_config_with_another_class_count_fails_with_a_clear_error(tmp_path, data_dir):
+    """num_classes is set in the conditional configs (the CLI does not link it); a mismatch with the data
+    is a one-line GanZooError before any step."""
+    from gan_zoo.cli import cli_main
+
+    config = Path(__file__).parents[1] / "configs" / "cgan" / "mnist.yaml"
+    args = [
+        "fit", "--config", str(config), "--trainer.fast_dev_run=true", "--trainer.logger=false",
+        f"--trainer.default_root_dir={tmp_path}", f"--data.init_args.data_dir={data_dir}",
+        "--data.init_args.download=false", "--data.init_args.batch_size=4", "--data.init_args.limit_samples=8",
+        "--model.init_args.generator.init_args.num_classes=3",
+        "--model.init_args.discriminator.init_args.num_classes=3",
+    ]
+    with pytest.raises(GanZooError, match="num_classes=3 but MNISTDataModule has num_classes=10"):
+        cli_main(args)
