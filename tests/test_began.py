@@ -1,0 +1,179 @@
+"""BEGAN: the k_t control, M_global, the losses, the LR decay on plateaus, the nets and the checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from gan_zoo import BEGAN, create_model
+from gan_zoo.models.began import m_global, plateau_step, reconstruction_energy, update_k
+from gan_zoo.nets import BEGANDiscriminator, BEGANGenerator
+
+
+def fit(model: L.LightningModule, batches: int, tmp_path: Path, batch_size: int = 4, ckpt: bool = False) -> L.Trainer:
+    images = torch.rand(batches * batch_size, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    trainer = L.Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path,
+    )
+    trainer.fit(model, DataLoader(TensorDataset(images), batch_size=batch_size))
+    return trainer
+
+
+def test_update_k_by_hand():
+    # k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1), worked out step by step in plain floats.
+    gamma, lam = 0.5, 0.1
+    losses = [(0.40, 0.10), (0.30, 0.05), (0.20, 0.30), (0.50, 0.90), (0.10, 0.00)]
+    hand = [0.0]
+    hand.append(min(max(0.0 + 0.1 * (0.5 * 0.40 - 0.10), 0.0), 1.0))  # 0.010
+    hand.append(min(max(hand[1] + 0.1 * (0.5 * 0.30 - 0.05), 0.0), 1.0))  # 0.020
+    hand.append(min(max(hand[2] + 0.1 * (0.5 * 0.20 - 0.30), 0.0), 1.0))  # 0.000 (clipped from -0.0)
+    hand.append(min(max(hand[3] + 0.1 * (0.5 * 0.50 - 0.90), 0.0), 1.0))  # 0.000 (clipped from -0.065)
+    hand.append(min(max(hand[4] + 0.1 * (0.5 * 0.10 - 0.00), 0.0), 1.0))  # 0.005
+    k = torch.tensor(0.0)
+    seq = [k.item()]
+    for real, fake in losses:
+        k = update_k(k, gamma, lam, torch.tensor(real), torch.tensor(fake))
+        seq.append(k.item())
+    assert seq == pytest.approx(hand, abs=1e-7)
+    assert hand[4] == 0.0  # the lower clamp was exercised
+    # The upper clamp: a large step from 0.95 stops at 1.
+    assert update_k(torch.tensor(0.95), 1.0, 1.0, torch.tensor(0.5), torch.tensor(0.0)).item() == 1.0
+
+
+def test_m_global_as_defined():
+    # M_global = L(x) + |γ L(x) − L(G(z))|, both signs of the bracket.
+    assert m_global(torch.tensor(0.2), torch.tensor(0.05), 0.5).item() == pytest.approx(0.2 + 0.05)
+    assert m_global(torch.tensor(0.2), torch.tensor(0.30), 0.5).item() == pytest.approx(0.2 + 0.2)
+    assert m_global(torch.tensor(0.4), torch.tensor(0.12), 0.3).item() == pytest.approx(0.4)
+
+
+def test_losses_are_the_papers_l1_energies():
+    torch.manual_seed(0)
+    model = create_model("began", tiny=True)
+    model.k.fill_(0.3)
+    real, fake = torch.rand(4, 3, 32, 32) * 2 - 1, torch.rand(4, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        rec_real, rec_fake = model.discriminator(real).double(), model.discriminator(fake).double()
+    l_real = (real.double() - rec_real).abs().mean()  # L(x) = mean |x − D(x)| over pixels and batch
+    l_fake = (fake.double() - rec_fake).abs().mean()
+    assert model.d_loss(real, fake, None).item() == pytest.approx((l_real - 0.3 * l_fake).item(), rel=1e-5)
+    assert model.loss_real.item() == pytest.approx(l_real.item(), rel=1e-5)
+    assert model.loss_fake.item() == pytest.approx(l_fake.item(), rel=1e-5)
+    assert model.g_loss(real, fake, None).item() == pytest.approx(l_fake.item(), rel=1e-5)
+    energies = reconstruction_energy(real, rec_real.float())
+    assert energies.shape == (4,) and energies.mean().item() == pytest.approx(l_real.item(), rel=1e-5)
+
+
+class RecordingBEGAN(BEGAN):
+    """Records k_t before/after each update with the D step's losses and the lr after it."""
+
+    def on_fit_start(self) -> None:
+        self.steps: list[dict[str, float]] = []
+
+    def after_d_step(self) -> None:
+        k_before, real, fake = self.k.item(), self.loss_real.item(), self.loss_fake.item()
+        super().after_d_step()
+        lr = self.optimizers()[1].param_groups[0]["lr"]
+        self.steps.append({"k_before": k_before, "k_after": self.k.item(), "real": real, "fake": fake, "lr": lr})
+
+
+def test_k_sequence_in_training_follows_the_formula(tmp_path):
+    torch.manual_seed(0)
+    # λ_k = 0.5 and k_0 = 0.5 make k move visibly (and hit a clamp) within a few steps.
+    model = create_model("began", tiny=True, lambda_k=0.5, k_init=0.5, gamma=0.9)
+    model.__class__ = RecordingBEGAN
+    trainer = fit(model, batches=6, tmp_path=tmp_path)
+    steps = model.steps
+    assert len(steps) == 6 and steps[0]["k_before"] == 0.5
+    for prev, step in zip(steps, steps[1:]):
+        assert step["k_before"] == prev["k_after"]  # k_t is carried between steps
+    for step in steps:
+        hand = min(max(step["k_before"] + 0.5 * (0.9 * step["real"] - step["fake"]), 0.0), 1.0)
+        assert step["k_after"] == pytest.approx(hand, abs=1e-6)
+        assert 0.0 <= step["k_after"] <= 1.0
+    assert len({round(s["k_after"], 6) for s in steps}) > 1  # it really moved
+    last = steps[-1]
+    expected_m = last["real"] + abs(0.9 * last["real"] - last["fake"])
+    assert trainer.callback_metrics["train/m_global"].item() == pytest.approx(expected_m, rel=1e-5)
+    assert model.k.dtype == torch.float32 and "k" in model.state_dict()
+
+
+def test_plateau_step_rule():
+    best, stalled = float("inf"), 0
+    decays = []
+    for value in [5.0, 4.0, 4.5, 4.2, 3.0, 3.1, 3.2, 3.3, 3.4]:
+        best, stalled, decay = plateau_step(value, best, stalled, patience=2)
+        decays.append(decay)
+    # new bests at 5, 4, 3; two non-improvements after 4 -> decay; after 3: decay at 3.2, then again at 3.4
+    assert decays == [False, False, False, True, False, False, True, False, True]
+    assert best == 3.0
+
+
+def test_lr_decays_when_m_global_stalls(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("began", tiny=True, lr_decay_patience=2)
+    model.__class__ = RecordingBEGAN
+    fit(model, batches=12, tmp_path=tmp_path)
+    # Replay the rule on the recorded M_global values, independently of the model's buffers.
+    best, stalled, lr, expected = float("inf"), 0, 1e-4, []
+    for step in model.steps:
+        m = step["real"] + abs(0.5 * step["real"] - step["fake"])
+        if m < best:
+            best, stalled = m, 0
+        else:
+            stalled += 1
+            if stalled == 2:
+                stalled, lr = 0, lr * 0.5
+        expected.append(lr)
+    assert [s["lr"] for s in model.steps] == pytest.approx(expected)
+    assert expected[-1] < 1e-4, "the run should have stalled at least once"
+    g_opt, d_opt = model.optimizers()
+    assert g_opt.param_groups[0]["lr"] == d_opt.param_groups[0]["lr"]  # both nets decay together
+    assert model.steps_since_best.item() == stalled
+    assert model.best_m_global.item() == pytest.approx(best, rel=1e-6)
+
+
+def test_checkpoint_keeps_k_and_plateau_state(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("began", tiny=True, lambda_k=0.05, lr_decay_patience=3)
+    trainer = fit(model, batches=3, tmp_path=tmp_path)
+    path = tmp_path / "began.ckpt"
+    trainer.save_checkpoint(path)
+    loaded = BEGAN.load_from_checkpoint(path, weights_only=True)
+    assert loaded.k.item() == model.k.item() and loaded.k.item() > 0
+    assert loaded.best_m_global.item() == model.best_m_global.item()
+    assert loaded.steps_since_best.item() == model.steps_since_best.item()
+    assert loaded.hparams.gamma == 0.5 and loaded.hparams.latent_prior == "uniform"  # paper: z ~ U[-1, 1]
+
+
+def test_invalid_hyperparameters_name_the_problem():
+    for bad, match in [({"gamma": 0.0}, "gamma"), ({"k_init": 1.5}, "k_init"), ({"lr_decay_patience": 0}, "lr_decay_patience")]:
+        with pytest.raises(ValueError, match=match):
+            create_model("began", tiny=True, **bad)
+
+
+@pytest.mark.parametrize("size,stages", [(32, 2), (64, 3), (128, 4)])
+def test_began_nets_follow_the_paper_layout(size, stages):
+    d = BEGANDiscriminator(image_shape=(3, size, size), num_filters=4, hidden_dim=8)
+    g = BEGANGenerator(latent_dim=8, image_shape=(3, size, size), num_filters=4)
+    x = torch.randn(2, 3, size, size)
+    assert d(x).shape == x.shape and d.features(x).shape == (2, 8)
+    assert g(torch.rand(2, 8) * 2 - 1).shape == x.shape
+    convs = [m for m in d.encoder.modules() if isinstance(m, nn.Conv2d)]
+    assert [m.stride for m in convs].count((2, 2)) == stages  # stride-2 sub-sampling, no pooling
+    assert all(m.kernel_size == (3, 3) for m in convs)
+    assert convs[-1].out_channels == 4 * (stages + 1)  # channels grow linearly: n, 2n, ..., (L+1)n
+    for net in (d.decoder, g.decoder):
+        ups = [m for m in net.modules() if isinstance(m, nn.Upsample)]
+        assert len(ups) == stages and all(u.mode == "nearest" for u in ups)
+        assert any(isinstance(m, nn.Linear) for m in net.modules())  # FC from h to the 8x8 map
+    assert any(isinstance(m, nn.ELU) for m in d.modules())
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) for m in d.modules())
+    with pytest.raises(ValueError, match="8·2"):
+        BEGANDiscriminator(image_shape=(3, 28, 28))
