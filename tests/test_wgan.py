@@ -27,12 +27,15 @@ def toy_nets(hidden=(16, 16)) -> tuple[MLPGenerator, MLPDiscriminator]:
     )
 
 
-def fit(model: L.LightningModule, batches: int, tmp_path: Path, batch_size: int = 8, callbacks=()) -> L.Trainer:
+def fit(
+    model: L.LightningModule, batches: int, tmp_path: Path, batch_size: int = 8, callbacks=(), precision: str = "32-true"
+) -> L.Trainer:
     """Train on ``batches`` batches of 2-D points (one D step each)."""
     data = TensorDataset(torch.randn(batches * batch_size, *model.generator.image_shape))
     trainer = L.Trainer(
         max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path, callbacks=list(callbacks),
+        precision=precision,
     )
     trainer.fit(model, DataLoader(data, batch_size=batch_size))
     return trainer
@@ -163,6 +166,21 @@ def test_wgan_gp_trains_and_penalty_pulls_norms_to_one(tmp_path):
     metrics = trainer.callback_metrics
     assert torch.isfinite(metrics["train/gradient_penalty"]) and torch.isfinite(metrics["train/wasserstein"])
     assert metrics["train/gradient_penalty"].item() < 0.5  # the penalty term is being minimized
+
+
+class ScoreDtypes(WGANGP):
+    def d_loss(self, real, fake, labels):
+        self.score_dtype = self.discriminate(real).dtype  # what autocast makes of the critic outside the penalty
+        return super().d_loss(real, fake, labels)
+
+
+def test_wgan_gp_penalty_stays_float32_under_bf16_mixed(tmp_path):
+    torch.manual_seed(0)
+    model = ScoreDtypes(*toy_nets())
+    fit(model, batches=3, tmp_path=tmp_path, precision="bf16-mixed")
+    assert model.score_dtype == torch.bfloat16  # autocast was active in the critic step
+    assert model.last_penalty.dtype == torch.float32 and torch.isfinite(model.last_penalty)
+    assert int(model.d_updates) == 3
 
 
 # ------------------------------------------------------------------------------------------- DDP
