@@ -10,8 +10,8 @@ game matches the *distributions of reconstruction errors* of real and generated 
     M_global = L(x) + |γ L(x) − L(G(z))|               the convergence measure (Sec. 3.4.1)
 
 γ = E[L(G(z))] / E[L(x)] is the diversity ratio: lower γ gives sharper but less diverse samples. The
-paper shows γ ∈ {0.3, 0.5, 0.7}; 0.5 is the default here. Optimizer: Adam, lr 1e-4, "decayed by a factor
-of 2 when the measure of convergence stalls" (Sec. 4.1): ``lr_decay_patience`` turns that on — when
+paper shows γ ∈ {0.3, 0.5, 0.7}; 0.5 is the default here. Optimizer: Adam, lr 1e-4, which the paper
+halves when the convergence measure stalls (Sec. 4.1): ``lr_decay_patience`` turns that on — when
 M_global has not gone below its best value for that many D steps, both learning rates are multiplied by
 ``lr_decay_factor`` (0.5) and the count restarts. The best value and the count are buffers, and the
 learning rates live in the optimizer state, so a resumed run continues the same schedule.

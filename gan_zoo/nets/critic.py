@@ -1,8 +1,8 @@
 """A DCGAN-layout critic without batch norm, for gradient-penalty training (Gulrajani et al. 2017).
 
 The penalty constrains ‖∇_x D(x)‖ per sample, which is only meaningful when D's output for one sample
-does not depend on the rest of the batch; batch norm breaks that. Sec. 4 of the paper: "we omit batch
-normalization in the critic ... we recommend layer normalization as a drop-in replacement".
+does not depend on the rest of the batch; batch norm breaks that. Sec. 4 of the paper therefore drops
+batch norm from the critic and recommends layer normalization in its place.
 
 Layout as ``DCGANDiscriminator`` (strided 4×4 convolutions, LeakyReLU(0.2), one score from a conv whose
 kernel covers the last map, no sigmoid); the normalization after each hidden conv but the first is:
