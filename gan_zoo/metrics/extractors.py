@@ -13,7 +13,8 @@ pass that feeds FID, IS and coverage together. Every extractor names itself and 
   torch-fidelity downloads it). A missing file is a ``GanZooError`` naming the file and where to put it.
   The file is opened with ``torch.load(weights_only=True)`` and its sha256 checked against the prefix in its
   name before torch-fidelity reads it. ``backbone=`` swaps in another network with the same interface
-  (uint8 (N, 3, H, W) -> (pool (N, 2048), logits (N, 1008))), used by the tests and the benchmark to run the
+  (uint8 (N, 3, H, W) -> (pool (N, 2048), logits (N, 1008)); other sizes if it sets ``num_features`` /
+  ``num_classes``), used by the tests and the benchmark to run the
   pipeline without the weights (``StandInInceptionBackbone``).
 """
 
@@ -158,6 +159,8 @@ class InceptionExtractor(Extractor):
             self.backbone = backbone
             self.name = getattr(backbone, "name", type(backbone).__name__)
             self.weights_sha256 = None
+            self.num_features = getattr(backbone, "num_features", self.num_features)
+            self.num_classes = getattr(backbone, "num_classes", self.num_classes)
             return
         path = resolve_inception_weights(weights_path)
         digest = _sha256(path)

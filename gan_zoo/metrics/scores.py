@@ -15,7 +15,7 @@
   formula above.
 
 * Inception Score (Salimans et al. 2016): IS = exp(E_x KL(p(y|x) || p(y))), computed per split of the samples
-  (in their given order, like the reference implementation) with p(y) the split's mean prediction; the
+  (after a seeded shuffle, so class-sorted samples do not bias it) with p(y) the split's mean prediction; the
   result is the mean and the population std over splits. torchmetrics' ``InceptionScore`` is not used:
   it shuffles with the unseeded global RNG, works in float32 and reports the Bessel-corrected std.
 
@@ -77,15 +77,24 @@ class FrechetDistance(FrechetInceptionDistance):
         return frechet_distance(*self.statistics(real=True), *self.statistics(real=False))
 
 
-def inception_score(logits: Tensor, splits: int = 10) -> tuple[float, float]:
-    """(mean, std) of exp(E KL(p(y|x) || p(y))) over ``splits`` consecutive splits of logits (N, K)."""
+def inception_score(logits: Tensor, splits: int = 10, shuffle_seed: int | None = None) -> tuple[float, float]:
+    """(mean, std) of exp(E KL(p(y|x) || p(y))) over ``splits`` consecutive splits of logits (N, K).
+
+    ``shuffle_seed``: permute the samples first with this seed. Needed whenever the order is not random:
+    class-sorted samples from a conditional model would otherwise put one or two classes in each split
+    and shrink every split's score toward 1.
+    """
     if logits.shape[0] < splits:
         raise ValueError(f"Inception Score needs at least `splits`={splits} samples, got {logits.shape[0]}")
+    if shuffle_seed is not None:
+        logits = logits[torch.randperm(len(logits), generator=torch.Generator().manual_seed(shuffle_seed))]
     log_p = logits.double().log_softmax(dim=1)  # log p(y|x), (N, K)
     scores = []
     for chunk in log_p.tensor_split(splits, dim=0):
         log_marginal = chunk.exp().mean(0).log()  # log p(y), (K,)
-        kl = (chunk.exp() * (chunk - log_marginal)).sum(1)  # KL per sample, (n,)
+        p = chunk.exp()
+        terms = torch.where(p > 0, p * (chunk - log_marginal), torch.zeros_like(p))  # 0 log 0 = 0
+        kl = terms.sum(1)  # KL(p(y|x) || p(y)) per sample, (n,)
         scores.append(kl.mean().exp())
     s = torch.stack(scores)
     return float(s.mean()), float(s.std(unbiased=False))

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 import torchmetrics
 
@@ -120,16 +121,31 @@ class MetricSuite:
         return FrechetDistance(feature=_Precomputed(extractor.num_features), reset_real_features=False).to(self.device)
 
     @torch.no_grad()
-    def set_reference(self, real: Tensor | Iterable[Tensor], description: str) -> None:
+    def set_reference(
+        self, real: Tensor | Iterable[Tensor], description: str, match_size: int | None = None
+    ) -> None:
         """Accumulate the real statistics for the FIDs (replacing earlier ones). ``description`` names the
-        reference (e.g. ``mnist:test[:10000]``) for protocols."""
+        reference (e.g. ``mnist:test[:10000]``) for protocols.
+
+        ``match_size``: the generated images' size S. Real images of another size are first resized to
+        S×S (bilinear, antialiased, as the data modules' ``Resize``), so that real and generated images
+        take the same path into the extractor. Why it matters: MNIST resized 28 -> 32 -> 28 scores a
+        domain FID of about 33 against the untouched images, while two disjoint sets of 1000 real digits
+        score about 3 (measured with the shipped classifier).
+        """
         self.fids = {m: self._new_fid(self.extractors[self._fid_of[m]]) for m in self.metrics if m in self._fid_of}
-        n = 0
+        n, resized_from = 0, None
         for batch in _batches(real, self.batch_size):
+            if match_size is not None and tuple(batch.shape[-2:]) != (match_size, match_size):
+                resized_from = tuple(batch.shape[-2:])
+                batch = F.interpolate(batch.float(), size=(match_size, match_size), mode="bilinear",
+                                      antialias=True, align_corners=False)
             batch = batch.to(self.device)
             n += len(batch)
             for metric, fid in self.fids.items():
                 fid.update(self.extractors[self._fid_of[metric]](batch), real=True)
+        if resized_from is not None:
+            description += f" (resized {resized_from[0]}x{resized_from[1]} -> {match_size}x{match_size} like the samples)"
         self.reference, self.n_real = description, n
 
     @torch.no_grad()
@@ -168,8 +184,11 @@ class MetricSuite:
                 value = float(self.fids[metric].compute())
                 results[metric] = MetricResult(value, Protocol(**base, n_real=self.n_real, reference=self.reference))
             elif metric in ("domain_is", "is"):
-                mean, std = inception_score(torch.cat(logits[key]), self.is_splits)
-                results[metric] = MetricResult(mean, Protocol(**base, is_splits=self.is_splits), std=std)
+                # seeded shuffle before splitting: samples may come class-sorted (conditional models)
+                shuffle = 0 if seed is None else seed
+                mean, std = inception_score(torch.cat(logits[key]), self.is_splits, shuffle_seed=shuffle)
+                proto = Protocol(**{**base, "notes": {**notes, "is_shuffle_seed": shuffle}}, is_splits=self.is_splits)
+                results[metric] = MetricResult(mean, proto, std=std)
             else:  # class_coverage
                 cov = class_coverage(torch.cat(logits[key]).argmax(1), ex.num_classes)
                 results[metric] = MetricResult(cov["coverage"], Protocol(**base), extras=cov)

@@ -1,0 +1,361 @@
+"""Metrics: float64 Fréchet distance against SciPy, IS against its equation, golden values on real MNIST,
+class coverage, the Inception pipeline with a stand-in network, the metrics callback and `gan-zoo evaluate`.
+
+Golden values measured with the shipped classifier are printed (``pytest -s``) and bounded loosely."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from torch import nn
+
+from gan_zoo.errors import GanZooError
+from gan_zoo.metrics import (
+    FrechetDistance,
+    InceptionExtractor,
+    MetricSuite,
+    StandInInceptionBackbone,
+    class_coverage,
+    classify,
+    domain_class_coverage,
+    domain_fid,
+    domain_inception_score,
+    frechet_distance,
+    inception_score,
+    load_domain_classifier,
+    load_split,
+)
+from gan_zoo.metrics import classifier as classifier_module
+from gan_zoo.metrics.suite import _Precomputed
+
+ROOT = Path(__file__).parents[1]
+
+
+# ---------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def mnist_test(data_dir):
+    return load_split("mnist", "test", data_dir)  # (10000, 1, 28, 28) in [-1, 1], labels
+
+
+@pytest.fixture(scope="module")
+def mnist_train_10k(data_dir):
+    return load_split("mnist", "train", data_dir, limit=10000)[0]
+
+
+def scipy_frechet(f1: np.ndarray, f2: np.ndarray) -> float:
+    """Heusel et al. 2017, Eq. 6, written plainly in float64 NumPy/SciPy."""
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    covmean = scipy.linalg.sqrtm(s1 @ s2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+# ---------------------------------------------------------------------- formulas
+def test_frechet_distance_matches_scipy_float64():
+    rng = np.random.default_rng(0)
+    mix = rng.normal(size=(24, 24))
+    f1 = rng.normal(size=(600, 24)) @ mix  # correlated features
+    f2 = (rng.normal(size=(500, 24)) * 1.3 + 0.4) @ mix
+    expected = scipy_frechet(f1, f2)
+
+    t1, t2 = torch.from_numpy(f1), torch.from_numpy(f2)
+    mu1, s1 = t1.mean(0), torch.cov(t1.T)
+    mu2, s2 = t2.mean(0), torch.cov(t2.T)
+    direct = frechet_distance(mu1, s1, mu2, s2)
+    assert direct.dtype == torch.float64
+    assert float(direct) == pytest.approx(expected, rel=1e-9)
+
+    # through torchmetrics' accumulation, fed float32 features as an extractor would produce them
+    fid = FrechetDistance(feature=_Precomputed(24))
+    for chunk in torch.from_numpy(f1).float().split(128):
+        fid.update(chunk, real=True)
+    for chunk in torch.from_numpy(f2).float().split(100):
+        fid.update(chunk, real=False)
+    assert fid.real_features_sum.dtype == fid.real_features_cov_sum.dtype == torch.float64
+    value = fid.compute()
+    assert value.dtype == torch.float64
+    expected32 = scipy_frechet(f1.astype(np.float32).astype(np.float64), f2.astype(np.float32).astype(np.float64))
+    assert float(value) == pytest.approx(expected32, rel=1e-8)
+    fid.reset()  # the real statistics survive a reset only with reset_real_features=False
+    assert int(fid.real_features_num_samples) == 0
+
+
+def test_inception_score_matches_equation_and_closed_forms():
+    torch.manual_seed(0)
+    logits = torch.randn(400, 7, dtype=torch.float64) * 2
+    p = logits.softmax(1).numpy()
+    expected = []
+    for part in np.array_split(p, 4):  # IS = exp(mean_x Σ_y p(y|x) (log p(y|x) − log p(y)))
+        py = part.mean(0)
+        expected.append(math.exp(np.mean(np.sum(part * (np.log(part) - np.log(py)), axis=1))))
+    mean, std = inception_score(logits, splits=4)
+    assert mean == pytest.approx(np.mean(expected), rel=1e-12)
+    assert std == pytest.approx(np.std(expected), rel=1e-9)
+    # the same logits through torchmetrics (float32, one split so its shuffling cannot matter)
+    from torchmetrics.image.inception import InceptionScore
+
+    tm = InceptionScore(feature=nn.Identity(), splits=1)
+    tm.update(logits.float())
+    assert inception_score(logits, splits=1)[0] == pytest.approx(float(tm.compute()[0]), rel=1e-5)
+    # closed forms: constant predictions -> 1; K classes predicted with certainty, balanced -> K
+    assert inception_score(torch.zeros(50, 10), splits=1)[0] == pytest.approx(1.0)
+    certain = torch.full((40, 4), -1e4).scatter_(1, torch.arange(40).remainder(4)[:, None], 0.0)
+    assert inception_score(certain, splits=2)[0] == pytest.approx(4.0, rel=1e-9)
+    # class-sorted samples (a conditional model's balanced labels): consecutive splits hold one class each
+    sorted_certain = certain[certain.argmax(1).argsort(stable=True)]
+    assert inception_score(sorted_certain, splits=4)[0] == pytest.approx(1.0)
+    assert inception_score(sorted_certain, splits=4, shuffle_seed=0)[0] > 3.0
+
+
+def test_class_coverage_counts_and_kl():
+    labels = torch.tensor([0] * 50 + [1] * 30 + [2] * 20 + [3] * 1)  # class 3 is a stray (< 10 % of its share)
+    cov = class_coverage(labels, num_classes=5)
+    p = np.array([50, 30, 20, 1, 0]) / 101
+    kl = sum(pi * math.log(pi * 5) for pi in p if pi > 0)
+    assert cov["classes_covered"] == 3 and cov["coverage"] == pytest.approx(0.6)
+    assert cov["kl_from_uniform"] == pytest.approx(kl, rel=1e-12)
+    assert cov["histogram"] == [50, 30, 20, 1, 0]
+    one = class_coverage(torch.full((100,), 2), num_classes=10)
+    assert one["coverage"] == pytest.approx(0.1) and one["kl_from_uniform"] == pytest.approx(math.log(10))
+
+
+# ---------------------------------------------------------------------- the shipped classifiers
+@pytest.mark.parametrize("name, floor", [("mnist", 0.985), ("fashion_mnist", 0.88)])
+def test_shipped_classifier_accuracy_and_record(name, floor, data_dir):
+    model = load_domain_classifier(name)
+    assert not model.training and model.num_features == 128
+    x, y = load_split(name, "test", data_dir)
+    acc = float((classify(x, model) == y).float().mean())
+    record = classifier_module.weights_info(name)
+    print(f"\n{name} classifier test accuracy: {acc:.4f} (recorded {record['test_accuracy']})")
+    assert acc >= floor
+    assert acc == pytest.approx(record["test_accuracy"], abs=1e-4)  # the json tells the truth
+    assert record["sha256"] == classifier_module.sha256_file(classifier_module.weights_path(name))
+    assert model.weights_sha256 == record["sha256"]
+    assert sum(p.numel() for p in model.parameters()) == record["num_parameters"]
+
+
+def test_tampered_classifier_weights_are_refused(tmp_path, monkeypatch):
+    for f in classifier_module.WEIGHTS_DIR.glob("domain_classifier_mnist.*"):
+        shutil.copy(f, tmp_path / f.name)
+    data = bytearray((tmp_path / "domain_classifier_mnist.safetensors").read_bytes())
+    data[-1] ^= 0x01
+    (tmp_path / "domain_classifier_mnist.safetensors").write_bytes(bytes(data))
+    monkeypatch.setattr(classifier_module, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(GanZooError, match="sha256"):
+        load_domain_classifier("mnist")
+    with pytest.raises(GanZooError, match="unknown domain"):
+        load_domain_classifier("cifar10")
+
+
+# ---------------------------------------------------------------------- golden values on real MNIST
+def test_fid_of_a_set_with_itself_is_zero(mnist_test):
+    x = mnist_test[0][:2000]
+    suite = MetricSuite(["domain_fid"], domain="mnist")
+    suite.set_reference(x, "mnist:test[:2000]")
+    value = suite.compute(x)["domain_fid"].value
+    trace = float(suite.fids["domain_fid"].statistics(real=True)[1].trace())  # ≈ 4e2
+    # ~40 of the 128 ReLU features are dead on MNIST, so Σ is rank-deficient and the square roots of its
+    # round-off eigenvalues (~1e-13) leave about 1e-6: zero to 1e-8 relative to the total variance.
+    assert abs(value) < 1e-8 * trace
+
+
+def test_fid_grows_monotonically_with_noise(mnist_test, mnist_train_10k):
+    suite = MetricSuite(["domain_fid"], domain="mnist")
+    suite.set_reference(mnist_train_10k[:3000], "mnist:train[:3000]")
+    x = mnist_test[0][:2000]
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(x.shape, generator=gen)
+    values = [suite.compute((x + s * noise).clamp(-1, 1))["domain_fid"].value for s in (0.0, 0.1, 0.25, 0.5, 1.0)]
+    print(f"\ndomain FID vs noise σ (0, .1, .25, .5, 1): {[round(v, 3) for v in values]}")
+    assert all(a < b for a, b in zip(values, values[1:])), values
+
+
+def test_domain_is_of_real_digits_and_of_one_class(mnist_test):
+    x, y = mnist_test
+    full = domain_inception_score(x, splits=10)
+    single = domain_inception_score(x[y == 3], splits=10)
+    print(f"\ndomain IS: MNIST test (10k) {full.value:.3f} ± {full.std:.3f}; digit 3 only {single.value:.3f}")
+    assert 9.3 < full.value <= 10.0
+    assert 1.0 <= single.value < 1.2
+    assert full.protocol.is_splits == 10 and full.protocol.n_fake == 10000
+
+
+def test_domain_fid_train_vs_test_is_small(mnist_test, mnist_train_10k):
+    x, y = mnist_test
+    result = domain_fid(x, mnist_train_10k, reference="mnist:train[:10000]")
+    one_class = domain_fid(x[y == 3], mnist_train_10k).value
+    print(f"\ndomain FID MNIST train[:10k] vs test (10k): {result.value:.4f}; vs digit 3 only: {one_class:.1f}")
+    assert 0 < result.value < 2.0  # measured 1.058 (10k vs 10k; the finite-sample bias of 2k vs 3k is ~8)
+    assert one_class > 100 * result.value
+    p = result.protocol
+    assert (p.n_real, p.n_fake, p.reference, p.statistics_dtype) == (10000, 10000, "mnist:train[:10000]", "float64")
+    assert p.extractor == "domain_classifier_mnist" and len(p.extractor_sha256) == 64
+
+
+class OneDigitGenerator(nn.Module):
+    """A perfectly collapsed "generator": every z maps to real MNIST images of one digit."""
+
+    def __init__(self, bank: torch.Tensor) -> None:
+        super().__init__()
+        self.bank = bank
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.bank[torch.arange(len(z)) % len(self.bank)]
+
+
+def test_class_coverage_of_collapsed_and_balanced_samples(mnist_test):
+    x, y = mnist_test
+    collapsed = OneDigitGenerator(x[y == 7])(torch.zeros(1000, 8))
+    cov = domain_class_coverage(collapsed)
+    assert cov.value == pytest.approx(0.1)
+    assert cov.extras["kl_from_uniform"] > 0.9 * math.log(10)
+    balanced = domain_class_coverage(x[:2000])
+    assert balanced.value == 1.0 and balanced.extras["kl_from_uniform"] < 0.02
+
+
+def test_resized_samples_are_compared_with_equally_resized_real_images(mnist_test):
+    x = mnist_test[0][:2000]
+    up = torch.nn.functional.interpolate(x[:1000], size=32, mode="bilinear", antialias=True)  # "32x32 samples"
+    naive = domain_fid(up, x[:1000]).value  # real images kept at 28: resize blur is all the metric sees
+    between_sets = domain_fid(x[1000:], x[:1000]).value  # two disjoint sets of real digits
+    suite = MetricSuite(["domain_fid"], domain="mnist")
+    suite.set_reference(x[:1000], "mnist:test[:1000]", match_size=32)
+    matched = suite.compute(up)["domain_fid"]
+    print(f"\ndomain FID of 28->32 resized digits: vs 28x28 originals {naive:.2f}, vs originals resized alike "
+          f"{matched.value:.2e}; two disjoint real sets {between_sets:.2f}")
+    assert naive > 3 * between_sets  # why the protocol resizes the reference too
+    assert abs(matched.value) < 1e-4
+    assert matched.protocol.resize == "bilinear antialiased 32x32 -> 28x28"
+    assert matched.protocol.reference == "mnist:test[:1000] (resized 28x28 -> 32x32 like the samples)"
+    with pytest.raises(GanZooError, match="grayscale"):
+        domain_fid(x.expand(-1, 3, -1, -1), x)
+
+
+# ---------------------------------------------------------------------- Inception pipeline, stand-in net
+class TinyBackbone(nn.Module):
+    """Stand-in with torch-fidelity's interface: uint8 (N, 3, H, W) -> (features (N, 6), logits (N, 5))."""
+
+    name = "tiny stand-in"
+    num_features = 6
+    num_classes = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+        self.proj = nn.Linear(3 * 4 * 4, 6)
+        self.head = nn.Linear(6, 5)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.seen.append(x)
+        h = self.proj(nn.functional.adaptive_avg_pool2d(x.float() / 255, 4).flatten(1))
+        return h, self.head(h)
+
+
+def test_inception_pipeline_with_stand_in(mnist_test):
+    x = mnist_test[0][:300]
+    backbone = TinyBackbone()
+    suite = MetricSuite(["fid", "is"], inception_backbone=backbone, is_splits=3, batch_size=100)
+    suite.set_reference(x, "mnist:test[:300]")
+    same = suite.compute(x, seed=1)
+    assert abs(same["fid"].value) < 1e-8 and same["is"].value >= 1.0
+    shifted = suite.compute((x * 0.5).clamp(-1, 1))
+    assert shifted["fid"].value > 1e-3
+    # what the network received: uint8 RGB, -1 -> 0, 1 -> 255, grayscale copied to the three channels
+    seen = backbone.seen[0]
+    assert seen.dtype == torch.uint8 and seen.shape[1] == 3
+    assert torch.equal(seen[:, 0], seen[:, 2])
+    expected = ((x[:100, 0] + 1) * 127.5).round().to(torch.uint8)
+    assert torch.equal(seen[:, 0], expected)
+    p = same["fid"].protocol
+    assert p.extractor == "tiny stand-in" and p.extractor_sha256 is None and p.seed == 1
+    assert p.resize.startswith("quantized to uint8, grayscale repeated to RGB")
+
+
+def test_real_architecture_stand_in_shapes():
+    ex = InceptionExtractor(backbone=StandInInceptionBackbone())
+    feats, logits = ex.features_and_logits(torch.rand(2, 3, 32, 32) * 2 - 1)
+    assert feats.shape == (2, 2048) and logits.shape == (2, 1008)
+
+
+def test_missing_or_wrong_inception_weights_say_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.delenv("GAN_ZOO_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    expected_place = tmp_path / "torch_home" / "hub" / "checkpoints" / "weights-inception-2015-12-05-6726825d.pth"
+    with pytest.raises(GanZooError) as err:
+        MetricSuite(["fid"])
+    assert str(expected_place) in str(err.value) and "--inception-weights" in str(err.value)
+    with pytest.raises(GanZooError, match="not found at .*nowhere.pth"):
+        InceptionExtractor(weights_path=tmp_path / "nowhere.pth")
+    fake = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    torch.save({"w": torch.zeros(3)}, fake)
+    with pytest.raises(GanZooError, match="expected one starting with 6726825d"):
+        InceptionExtractor(weights_path=fake)
+
+
+def test_unknown_metric_and_missing_domain_are_user_errors():
+    with pytest.raises(GanZooError, match="unknown metrics"):
+        MetricSuite(["fud"])
+    with pytest.raises(GanZooError, match="domain"):
+        MetricSuite(["domain_fid"])
+
+
+# ---------------------------------------------------------------------- callback and `gan-zoo evaluate`
+def test_metrics_callback_and_evaluate_command(tmp_path, data_dir, capsys, monkeypatch):
+    """`gan-zoo fit` with the callback on a tiny MNIST DCGAN, then `gan-zoo evaluate` on its checkpoint."""
+    from gan_zoo.callbacks import MetricsCallback
+    from gan_zoo.cli import cli_main, main
+
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    cli = cli_main([
+        "fit", "--config", str(ROOT / "configs" / "dcgan" / "mnist.yaml"),
+        "--model.init_args.generator.init_args.base_channels=8",
+        "--model.init_args.discriminator.init_args.base_channels=8",
+        f"--data.init_args.data_dir={data_dir}", "--data.init_args.batch_size=16",
+        "--data.init_args.limit_samples=64", "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.enable_progress_bar=false", "--sample_grid.every_n_g_steps=0",
+        "--trainer.callbacks+=gan_zoo.callbacks.MetricsCallback", "--trainer.callbacks.every_n_g_steps=2",
+        "--trainer.callbacks.num_samples=200", "--trainer.callbacks.num_real=400",
+        "--trainer.callbacks.batch_size=100",
+    ])
+    callback = next(c for c in cli.trainer.callbacks if isinstance(c, MetricsCallback))
+    # 8 optimizer steps = 4 G steps: evaluated at G steps 2 and 4 (the end of fit adds nothing new)
+    assert [h["g_updates"] for h in callback.history] == [2, 4]
+    last = callback.history[-1]["results"]
+    assert set(last) == {"domain_fid", "domain_is", "class_coverage"}
+    assert last["domain_fid"]["protocol"]["reference"] == "mnist:train[:400]"
+    assert last["domain_fid"]["protocol"]["n_fake"] == 200 and callback.suite.n_real == 400  # computed once
+    logged = cli.trainer.callback_metrics["metrics/domain_fid"]
+    assert float(logged) == pytest.approx(last["domain_fid"]["value"], rel=1e-5)
+    run = Path(cli.trainer.log_dir)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["g_updates"] == 4
+
+    ckpt = run / "checkpoints" / "last.ckpt"
+    out = tmp_path / "report.json"
+    capsys.readouterr()
+    main(["evaluate", "--ckpt", str(ckpt), "--dataset", "mnist", "--data-dir", str(data_dir),
+          "--num-samples", "200", "--num-real", "400", "--batch-size", "100", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "domain_fid" in printed and "class_coverage" in printed and str(out) in printed
+    report = json.loads(out.read_text())
+    # the command reproduces the callback's evaluation at G step 4: same seeds, same reference
+    for name in ("domain_fid", "domain_is", "class_coverage"):
+        assert report["results"][name]["value"] == pytest.approx(last[name]["value"], rel=1e-6)
+    assert report["results"]["domain_is"]["protocol"]["is_splits"] == 10
+    assert report["results"]["domain_fid"]["protocol"]["extractor_sha256"] == (
+        classifier_module.weights_info("mnist")["sha256"]
+    )
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--ckpt", str(tmp_path / "missing.ckpt"), "--dataset", "mnist"])
+    assert exit_info.value.code == 2
+    assert "does not exist" in capsys.readouterr().err
