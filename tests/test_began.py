@@ -53,6 +53,7 @@ def test_m_global_as_defined():
     assert m_global(torch.tensor(0.4), torch.tensor(0.12), 0.3).item() == pytest.approx(0.4)
 
 
+@pytest.mark.filterwarnings("ignore:.*self.log.*")
 def test_losses_are_the_papers_l1_energies():
     torch.manual_seed(0)
     model = create_model("began", tiny=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from functools import partial
 from pathlib import Path
 
 import lightning as L
@@ -75,7 +76,7 @@ def test_clipping_holds_after_every_critic_step_and_g_steps_leave_d_alone(tmp_pa
     torch.manual_seed(0)
     g, d = toy_nets()
     # A large critic lr so that every RMSProp step leaves the box and clipping has work to do.
-    model = RecordingWGAN(g, d, d_optimizer=lambda p: torch.optim.RMSprop(p, lr=0.05), n_critic=2, clip_value=0.01)
+    model = RecordingWGAN(g, d, d_optimizer=partial(torch.optim.RMSprop, lr=0.05), n_critic=2, clip_value=0.01)
     fit(model, batches=10, tmp_path=tmp_path)
     assert len(model.after_clip) == 10 and len(model.d_changed_by_g) == 5
     assert all(v > 0.01 for v in model.before_clip), "the optimizer should push weights out of [-c, c]"
@@ -125,6 +126,7 @@ def test_wgan_defaults_are_the_papers():
 # ------------------------------------------------------------------------------------------- WGAN-GP
 
 
+@pytest.mark.filterwarnings("ignore:.*self.log.*")  # d_loss logs; here it is called outside a Trainer
 def test_wgan_gp_critic_loss_matches_paper_equation():
     # With a linear critic D(x) = w·x + b the penalty is (‖w‖ − 1)² for any interpolate, so Eq. 3 can be
     # written out independently of the random ε.
@@ -160,7 +162,7 @@ def test_layer_norm_critic_scores_each_sample_alone():
 
 def test_wgan_gp_trains_and_penalty_pulls_norms_to_one(tmp_path):
     torch.manual_seed(0)
-    model = WGANGP(*toy_nets((32, 32)), d_optimizer=lambda p: torch.optim.Adam(p, 1e-3, betas=(0.0, 0.9)))
+    model = WGANGP(*toy_nets((32, 32)), d_optimizer=partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.9)))
     trainer = fit(model, batches=60, tmp_path=tmp_path, batch_size=32)
     assert (int(model.d_updates), int(model.g_updates)) == (60, 12)
     metrics = trainer.callback_metrics
