@@ -70,11 +70,16 @@ def _sampler(args: argparse.Namespace):
     if args.use_ema is not None:
         raise GanZooError("--ema/--no-ema apply to --ckpt only; a pretrained folder holds one generator")
     generator = load_pretrained(args.pretrained, map_location=args.device)
+    num_classes = getattr(generator.generator, "num_classes", None)  # conditional nets carry their K
 
     def sample_pretrained(start: int, n: int, seed: int) -> torch.Tensor:
+        if isinstance(num_classes, int):  # balanced classes, cycling 0..K-1
+            labels = torch.arange(start, start + n, device=args.device) % num_classes
+            return generator.sample(n, seed=seed, labels=labels)
         return generator.sample(n, seed=seed)
 
-    return sample_pretrained, f"pretrained generator from {args.pretrained}", "none"
+    note = f"arange % {num_classes} (balanced)" if isinstance(num_classes, int) else "none"
+    return sample_pretrained, f"pretrained generator from {args.pretrained}", note
 
 
 def format_table(results: dict[str, MetricResult]) -> str:

@@ -355,6 +355,14 @@ def test_metrics_callback_and_evaluate_command(tmp_path, data_dir, capsys, monke
         classifier_module.weights_info("mnist")["sha256"]
     )
 
+    # the exported pretrained generator scores the same (same weights, same seeds)
+    main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "pretrained")])
+    main(["evaluate", "--pretrained", str(tmp_path / "pretrained"), "--dataset", "mnist", "--data-dir",
+          str(data_dir), "--num-samples", "200", "--num-real", "400", "--batch-size", "100",
+          "--metrics", "domain_fid"])
+    from_pretrained = json.loads((tmp_path / "pretrained" / "eval.json").read_text())
+    assert from_pretrained["results"]["domain_fid"]["value"] == pytest.approx(last["domain_fid"]["value"], rel=1e-6)
+
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--ckpt", str(tmp_path / "missing.ckpt"), "--dataset", "mnist"])
     assert exit_info.value.code == 2

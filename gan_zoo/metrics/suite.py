@@ -16,6 +16,7 @@ each extractor sees each batch once, and its features feed FID while its logits 
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -109,7 +110,8 @@ class MetricSuite:
                     f"metrics {[m for m in self.metrics if m in DOMAIN_METRICS]} need a domain classifier: "
                     "pass domain='mnist' or 'fashion_mnist' (--domain)"
                 )
-            self.extractors["domain"] = domain_extractor(domain).to(self.device)
+            shared = domain_extractor(domain)  # cached on the CPU; other devices get their own copy
+            self.extractors["domain"] = shared if self.device.type == "cpu" else copy.deepcopy(shared).to(self.device)
         if any(m in INCEPTION_METRICS for m in self.metrics):
             self.extractors["inception"] = InceptionExtractor(inception_weights, inception_backbone).to(self.device)
         self._fid_of = {"domain_fid": "domain", "fid": "inception"}
