@@ -36,6 +36,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
 
     real, _ = load_split("mnist", "train", args.data_dir, limit=args.n)
+    torch.manual_seed(0)
     shape = {"init_args": {"image_shape": [1, 28, 28]}}
     model = create_model("dcgan", generator=shape, discriminator=shape)  # paper widths, untrained
     fake, t_sample = timed(lambda: torch.cat([model.sample(500, seed=i) for i in range(args.n // 500)]))

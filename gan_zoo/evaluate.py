@@ -22,7 +22,7 @@ import torch
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.protocol import MetricResult
-from gan_zoo.metrics.reference import DOMAINS, load_split
+from gan_zoo.metrics.reference import DOMAINS, REFERENCE_DATASETS, load_split
 from gan_zoo.metrics.suite import DOMAIN_METRICS, METRICS, MetricSuite
 
 __all__ = ["evaluate_main", "build_parser", "format_table"]
@@ -32,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gan-zoo evaluate", description="Score a trained GAN; writes a JSON report.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--ckpt", help="training checkpoint (.ckpt) written by `gan-zoo fit`")
-    src.add_argument("--pretrained", help="folder written by gan_zoo.save_pretrained (unconditional models)")
-    p.add_argument("--dataset", required=True, choices=sorted(DOMAINS), help="the real data (and domain classifier)")
+    src.add_argument("--pretrained", help="folder written by `gan-zoo export` / gan_zoo.save_pretrained")
+    p.add_argument("--dataset", required=True, choices=list(REFERENCE_DATASETS),
+                   help="the real data; mnist/fashion_mnist also pick the domain classifier (cifar10: fid/is only)")
     p.add_argument("--data-dir", default=None, help="data root (default: $GAN_ZOO_DATA)")
     p.add_argument("--metrics", nargs="+", default=list(DOMAIN_METRICS), choices=list(METRICS))
     p.add_argument("--num-samples", type=int, default=10000, help="generated samples")
@@ -106,8 +107,13 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         raise GanZooError(f"--num-samples {ns.num_samples} is smaller than --is-splits {ns.is_splits}; raise it")
     start_time = time.time()
     sample, source, labels_note = _sampler(ns)
+    domain_metrics = [m for m in ns.metrics if m in DOMAIN_METRICS]
+    if domain_metrics and ns.dataset not in DOMAINS:
+        raise GanZooError(
+            f"{domain_metrics} need an MNIST-family dataset ({sorted(DOMAINS)}); for {ns.dataset} use --metrics fid is"
+        )
     suite = MetricSuite(
-        ns.metrics, domain=ns.dataset, inception_weights=ns.inception_weights, is_splits=ns.is_splits,
+        ns.metrics, domain=ns.dataset if ns.dataset in DOMAINS else None, inception_weights=ns.inception_weights, is_splits=ns.is_splits,
         batch_size=ns.batch_size, device=ns.device,
     )
     batches = [

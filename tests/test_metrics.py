@@ -312,6 +312,7 @@ def test_metrics_callback_and_evaluate_command(tmp_path, data_dir, capsys, monke
     """`gan-zoo fit` with the callback on a tiny MNIST DCGAN, then `gan-zoo evaluate` on its checkpoint."""
     from gan_zoo.callbacks import MetricsCallback
     from gan_zoo.cli import cli_main, main
+    from gan_zoo.evaluate import evaluate_main
 
     monkeypatch.chdir(tmp_path)
     torch.manual_seed(0)
@@ -363,7 +364,44 @@ def test_metrics_callback_and_evaluate_command(tmp_path, data_dir, capsys, monke
     from_pretrained = json.loads((tmp_path / "pretrained" / "eval.json").read_text())
     assert from_pretrained["results"]["domain_fid"]["value"] == pytest.approx(last["domain_fid"]["value"], rel=1e-6)
 
+    # the Inception path of the command, against CIFAR-10, with the tiny stand-in network
+    import gan_zoo.metrics.suite as suite_module
+
+    monkeypatch.setattr(suite_module, "InceptionExtractor", lambda *a: InceptionExtractor(backbone=TinyBackbone()))
+    report = evaluate_main(["--ckpt", str(ckpt), "--dataset", "cifar10", "--data-dir", str(data_dir),
+                            "--metrics", "fid", "is", "--num-samples", "100", "--num-real", "100",
+                            "--out", str(tmp_path / "inception.json")])
+    fid_protocol = report["results"]["fid"]["protocol"]
+    assert fid_protocol["reference"] == "cifar10:train[:100] (resized 32x32 -> 28x28 like the samples)" and fid_protocol["extractor"] == "tiny stand-in"
+    assert fid_protocol["resize"] == "quantized to uint8, grayscale repeated to RGB, torch bilinear (stand-in) 28x28 -> 299x299"
+    with pytest.raises(GanZooError, match="need an MNIST-family dataset"):
+        evaluate_main(["--ckpt", str(ckpt), "--dataset", "cifar10"])
+
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--ckpt", str(tmp_path / "missing.ckpt"), "--dataset", "mnist"])
     assert exit_info.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_callback_reference_from_the_datamodule_and_bad_arguments(data_dir):
+    from types import SimpleNamespace
+
+    from gan_zoo.callbacks import MetricsCallback
+    from gan_zoo.data import MNISTDataModule
+
+    dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, limit_samples=50)
+    dm.setup()
+    trainer = SimpleNamespace(datamodule=dm)
+    pl_module = SimpleNamespace(device=torch.device("cpu"))
+    callback = MetricsCallback(metrics=["domain_fid"], reference="datamodule", num_real=40, batch_size=16)
+    suite = callback._build_suite(trainer, pl_module, size=32)
+    assert suite.n_real == 40 and suite.reference == "MNISTDataModule.train_set[:40]"
+    # the data module's own 32x32 images score ~0 against themselves through the same resize path
+    real32 = torch.stack([dm.train_set[i][0] for i in range(40)])
+    assert abs(suite.compute(real32)["domain_fid"].value) < 1e-4
+    with pytest.raises(GanZooError, match="unknown metrics"):
+        MetricsCallback(metrics=["fud"])
+    with pytest.raises(GanZooError, match="num_samples"):
+        MetricsCallback(num_samples=5, is_splits=10)
+    with pytest.raises(GanZooError, match="at least 2 real and 2 generated"):
+        domain_fid(real32[:1], real32)

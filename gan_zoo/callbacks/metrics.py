@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.reference import DomainName, load_split
-from gan_zoo.metrics.suite import DOMAIN_METRICS, MetricSuite
+from gan_zoo.metrics.suite import DOMAIN_METRICS, METRICS, MetricSuite
 
 __all__ = ["MetricsCallback", "infer_domain"]
 
@@ -75,6 +75,14 @@ class MetricsCallback(L.Callback):
     ) -> None:
         super().__init__()
         self.metrics = list(metrics) if metrics else list(DOMAIN_METRICS)
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown:
+            raise GanZooError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
+        if num_samples < max(2, is_splits) or num_real < 2 or batch_size < 1:
+            raise GanZooError(
+                f"MetricsCallback needs num_samples >= max(2, is_splits={is_splits}), num_real >= 2 and "
+                f"batch_size >= 1; got {num_samples}, {num_real}, {batch_size}"
+            )
         self.every_n_g_steps = every_n_g_steps
         self.num_samples = num_samples
         self.num_real = num_real

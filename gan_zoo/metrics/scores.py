@@ -32,6 +32,8 @@ import torch
 from torch import Tensor
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+from gan_zoo.errors import GanZooError
+
 __all__ = ["frechet_distance", "FrechetDistance", "inception_score", "class_coverage", "mean_cov"]
 
 
@@ -73,7 +75,10 @@ class FrechetDistance(FrechetInceptionDistance):
 
     def compute(self) -> Tensor:
         if self.real_features_num_samples < 2 or self.fake_features_num_samples < 2:
-            raise RuntimeError("FID needs at least 2 real and 2 generated samples")
+            raise GanZooError(
+                f"FID needs at least 2 real and 2 generated samples, got {int(self.real_features_num_samples)} "
+                f"and {int(self.fake_features_num_samples)}; use thousands (FID is biased upward for small N)"
+            )
         return frechet_distance(*self.statistics(real=True), *self.statistics(real=False))
 
 
