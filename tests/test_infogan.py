@@ -171,3 +171,35 @@ def test_traversal_callback_writes_one_png_per_continuous_code(tmp_path):
 def test_mismatched_code_sizes_are_refused():
     with pytest.raises(ValueError, match="equal \\(num_categories, num_continuous\\)"):
         tiny_infogan(discriminator={"init_args": {"num_continuous": 3}})
+
+
+def _evidence_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "evidence_conditional.py"
+    spec = importlib.util.spec_from_file_location("evidence_conditional", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_evidence_matching_equals_brute_force_and_moments_read_slant():
+    import itertools
+
+    import numpy as np
+
+    evidence = _evidence_module()
+    table = np.random.default_rng(0).integers(0, 50, size=(5, 5))
+    best = max(sum(table[r, p[r]] for r in range(5)) for p in itertools.permutations(range(5)))
+    accuracy, mapping = evidence.matched_accuracy(table)
+    assert accuracy == pytest.approx(best / table.sum()) and sorted(mapping) == list(range(5))
+
+    images = -torch.ones(3, 1, 28, 28)
+    for row in range(5, 23):  # rows grow downwards: the top of a right-leaning stroke sits further right
+        images[0, 0, row, 14 + (14 - row) // 3] = 1
+        images[1, 0, row, 14 - (14 - row) // 3] = 1
+        images[2, 0, row, 13:16] = 1
+    props = evidence.image_properties(images)
+    assert props["slant"][0] > 0 > props["slant"][1] and props["slant"][2] == 0
+    assert props["ink"][2] == pytest.approx(18 * 3 / 784) and props["width"][2] == pytest.approx(math.sqrt(2 / 3))
