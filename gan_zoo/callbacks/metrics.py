@@ -56,6 +56,7 @@ class MetricsCallback(L.Callback):
             every evaluation, so successive values differ only through the generator.
         batch_size: samples drawn and scored per call.
         inception_weights: local path of the Inception weights (for ``fid`` / ``is``).
+        inception_backend: ``"torch-fidelity"`` or ``"fid-helper"`` (FID only); see ``MetricSuite``.
         at_train_end: also evaluate when fit ends.
     """
 
@@ -71,6 +72,7 @@ class MetricsCallback(L.Callback):
         seed: int = 0,
         batch_size: int = 500,
         inception_weights: str | None = None,
+        inception_backend: Literal["torch-fidelity", "fid-helper"] = "torch-fidelity",
         at_train_end: bool = True,
     ) -> None:
         super().__init__()
@@ -92,6 +94,7 @@ class MetricsCallback(L.Callback):
         self.seed = seed
         self.batch_size = batch_size
         self.inception_weights = inception_weights
+        self.inception_backend = inception_backend
         self.at_train_end = at_train_end
         self.suite: MetricSuite | None = None
         self.history: list[dict] = []  # [{"g_updates": int, "results": {name: MetricResult.as_dict()}}]
@@ -119,6 +122,7 @@ class MetricsCallback(L.Callback):
             )
         suite = MetricSuite(
             self.metrics, domain=domain, inception_weights=self.inception_weights,
+            inception_backend=self.inception_backend,
             is_splits=self.is_splits, batch_size=self.batch_size, device=pl_module.device,
         )
         if any(m in ("domain_fid", "fid") for m in self.metrics):

