@@ -203,3 +203,18 @@ def test_evidence_matching_equals_brute_force_and_moments_read_slant():
     props = evidence.image_properties(images)
     assert props["slant"][0] > 0 > props["slant"][1] and props["slant"][2] == 0
     assert props["ink"][2] == pytest.approx(18 * 3 / 784) and props["width"][2] == pytest.approx(math.sqrt(2 / 3))
+
+
+def test_pretrained_generator_samples_chosen_codes_from_z_alone(tmp_path):
+    """gan_zoo.hub's loaded generator draws z only: the categorical code comes as labels, c_cont defaults to 0."""
+    from gan_zoo import load_pretrained, save_pretrained
+
+    model = tiny_infogan().eval()
+    save_pretrained(model, tmp_path / "pretrained")
+    loaded = load_pretrained(tmp_path / "pretrained")
+    labels = torch.tensor([3, 0, 9, 3])
+    x = loaded.sample(4, labels=labels, seed=5)
+    z = torch.rand(4, model.latent_dim, generator=torch.Generator().manual_seed(5)) * 2 - 1  # uniform prior
+    assert torch.allclose(x, model.generator(model.make_latent(z, labels, torch.zeros(4, J))))
+    with pytest.raises(ValueError, match="pass labels="):
+        loaded.sample(4, seed=5)

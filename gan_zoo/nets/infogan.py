@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_zoo.nets.dcgan import spatial_plan
@@ -82,9 +83,36 @@ class InfoGANGenerator(nn.Module):
         self.conv = nn.Sequential(*layers)
         init_dcgan_weights_(self)
 
-    def forward(self, latent: Tensor) -> Tensor:
-        if latent.shape[1] != self.input_dim:
-            raise ValueError(f"InfoGANGenerator expects latents of size {self.input_dim} (z + codes), got {latent.shape[1]}")
+    def forward(self, latent: Tensor, labels: Tensor | None = None, continuous: Tensor | None = None) -> Tensor:
+        """G([z, onehot(c_cat), c_cont]).
+
+        Args:
+            latent: the whole input (B, Z + K + J), or the noise z alone (B, Z) — then ``labels`` gives
+                c_cat and ``continuous`` c_cont (default 0, the prior's centre); this is how a loaded
+                pretrained generator is sampled without the model (``gan_zoo.hub``).
+            labels: (B,) categorical code values; with a whole latent they replace its categorical part.
+            continuous: (B, J) continuous codes, with z alone only.
+        """
+        z_dim, k = self.latent_dim, self.num_categories
+        if latent.shape[1] == z_dim:
+            if labels is None:
+                raise ValueError(
+                    f"InfoGANGenerator got z alone ({z_dim} dims): pass labels=(B,) categorical code values "
+                    f"(and optionally continuous=(B, {self.num_continuous})), or the whole latent ({self.input_dim} dims)"
+                )
+            if continuous is None:
+                continuous = latent.new_zeros(latent.shape[0], self.num_continuous)
+            latent = torch.cat([latent, F.one_hot(labels.long(), k).to(latent), continuous.to(latent)], dim=1)
+        elif latent.shape[1] == self.input_dim:
+            if continuous is not None:
+                raise ValueError("continuous= is only for z alone; the whole latent already holds the codes")
+            if labels is not None:
+                latent = torch.cat([latent[:, :z_dim], F.one_hot(labels.long(), k).to(latent), latent[:, z_dim + k :]], dim=1)
+        else:
+            raise ValueError(
+                f"InfoGANGenerator expects z ({z_dim} dims) or the whole latent z + codes ({self.input_dim} dims), "
+                f"got {latent.shape[1]}"
+            )
         h = self.fc(latent).view(-1, self.width, self.start, self.start)  # (B, 2w, s0, s0)
         return self.conv(h)  # (B, C, S, S)
 
