@@ -1,0 +1,21 @@
+"""LightningDataModules. Images are scaled to [-1, 1]; batches are (x, y) when the data have labels."""
+
+from gan_zoo.data.base import GANDataModule, resolve_data_dir
+from gan_zoo.data.digits import DigitsDataModule
+from gan_zoo.data.folder import CelebADataModule, ImageFolderDataModule
+from gan_zoo.data.torchvision_sets import CIFAR10DataModule, FashionMNISTDataModule, MNISTDataModule
+from gan_zoo.data.toy import ToyDataModule, sample_toy, toy_modes
+
+__all__ = [
+    "GANDataModule",
+    "resolve_data_dir",
+    "DigitsDataModule",
+    "CelebADataModule",
+    "ImageFolderDataModule",
+    "CIFAR10DataModule",
+    "FashionMNISTDataModule",
+    "MNISTDataModule",
+    "ToyDataModule",
+    "sample_toy",
+    "toy_modes",
+]

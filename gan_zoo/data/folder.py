@@ -1,0 +1,84 @@
+"""Any folder of images, and CelebA (aligned faces, centre-cropped and resized to 64)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from gan_zoo.data.base import GANDataModule, image_transform, resolve_data_dir
+from gan_zoo.errors import DatasetNotFoundError
+
+__all__ = ["ImageFolderDataModule", "CelebADataModule", "FlatImageFolder"]
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+class FlatImageFolder(Dataset):
+    """Every image file under ``root`` (recursively, sorted); items are (image tensor, 0)."""
+
+    def __init__(self, root: Path, transform, channels: int = 3) -> None:
+        self.files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.transform = transform
+        self.mode = "L" if channels == 1 else "RGB"
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        with Image.open(self.files[index]) as img:
+            return self.transform(img.convert(self.mode)), 0
+
+
+class ImageFolderDataModule(GANDataModule):
+    """All images under ``root`` (any layout), resized to ``image_size``; no labels are used.
+
+    Args:
+        root: the folder; relative paths are taken under the data root (``data_dir``/``$GAN_ZOO_DATA``).
+        center_crop: crop this square from the centre before resizing (CelebA: 178).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 64,
+        channels: int = 3,
+        center_crop: int | None = None,
+        data_dir: str | None = None,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        limit_samples: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, num_workers, limit_samples)
+        self.root = resolve_data_dir(data_dir) / root
+        self.center_crop = center_crop
+        self.image_shape = (channels, image_size, image_size)
+
+    def build_train_set(self) -> Dataset:
+        dataset = FlatImageFolder(self.root, image_transform(self.image_size, None, self.center_crop), self.channels)
+        if len(dataset) == 0:
+            raise DatasetNotFoundError(
+                f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {self.root}; "
+                "point --data.root (and --data.data_dir) at a folder of images"
+            )
+        return dataset
+
+
+class CelebADataModule(ImageFolderDataModule):
+    """CelebA aligned faces (``<data root>/celeba/img_align_celeba/*.jpg``, torchvision's layout),
+    centre crop 178 then resize to 64, as in DCGAN/BEGAN-style CelebA pipelines. Download it yourself:
+    its licence forbids redistribution and torchvision's Google-Drive download is often rate-limited."""
+
+    def __init__(
+        self,
+        root: str = "celeba/img_align_celeba",
+        image_size: int = 64,
+        center_crop: int | None = 178,
+        data_dir: str | None = None,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        limit_samples: int | None = None,
+    ) -> None:
+        super().__init__(root, image_size, 3, center_crop, data_dir, batch_size, num_workers, limit_samples)

@@ -1,0 +1,145 @@
+"""MNIST, Fashion-MNIST and CIFAR-10 through torchvision, with offline-friendly errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision import datasets
+
+from gan_zoo.data.base import GANDataModule, image_transform, resolve_data_dir
+from gan_zoo.errors import DatasetNotFoundError, GanZooError
+
+__all__ = ["MNISTDataModule", "FashionMNISTDataModule", "CIFAR10DataModule", "CIFAR10NoChecksum"]
+
+PREPARE_HINT = (
+    "put the files there (offline: `python shared/datasets/prepare.py --out DIR`, then pass "
+    "--data.data_dir DIR or set GAN_ZOO_DATA=DIR), or run once with network access"
+)
+
+
+class CIFAR10NoChecksum(datasets.CIFAR10):
+    """CIFAR-10 whose batch files are checked for presence, not against the original MD5s.
+
+    Rebuilt copies (e.g. shared/datasets' JPEG-derived batches) cannot match the original hashes.
+    """
+
+    def _check_integrity(self) -> bool:
+        root = Path(self.root) / self.base_folder
+        return all((root / name).is_file() for name, _ in self.train_list + self.test_list)
+
+
+def _load(factory, root: Path, expected: Sequence[str], download: bool, name: str):
+    try:
+        return factory(download=False)
+    except RuntimeError:
+        pass
+    if download:
+        try:
+            return factory(download=True)
+        except Exception as err:  # URLError, HTTPError, socket errors: all mean "offline"
+            reason = f"download failed ({type(err).__name__})"
+    else:
+        reason = "download=False"
+    raise DatasetNotFoundError(
+        f"{name} not found under {root} (expected {', '.join(expected)}) and {reason}; {PREPARE_HINT}"
+    )
+
+
+class _TorchvisionImages(GANDataModule):
+    native_size: int
+    native_channels: int
+    folder: str
+    expected_files: tuple[str, ...]
+    dataset_cls: type
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        image_size: int | None = None,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        limit_samples: int | None = None,
+        download: bool = True,
+    ) -> None:
+        super().__init__(batch_size, num_workers, limit_samples)
+        self.data_dir = resolve_data_dir(data_dir)
+        self.download = download
+        size = image_size or self.native_size
+        self.image_shape = (self.native_channels, size, size)
+
+    def make_dataset(self, **kwargs) -> Dataset:
+        transform = image_transform(self.image_size, self.native_size)
+        return _load(
+            lambda download: self.dataset_cls(root=str(self.data_dir), train=True, transform=transform, download=download, **kwargs),
+            self.data_dir,
+            [f"{self.folder}/{f}" for f in self.expected_files],
+            self.download,
+            self.dataset_cls.__name__,
+        )
+
+    def build_train_set(self) -> Dataset:
+        return self.make_dataset()
+
+
+_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+
+
+class MNISTDataModule(_TorchvisionImages):
+    """MNIST train split, 60k 28×28 digits in [-1, 1]; batches are (x (B, 1, S, S), y (B,))."""
+
+    native_size, native_channels, num_classes = 28, 1, 10
+    folder, expected_files, dataset_cls = "MNIST/raw", _MNIST_FILES, datasets.MNIST
+
+
+class FashionMNISTDataModule(_TorchvisionImages):
+    """Fashion-MNIST train split, 60k 28×28 clothing images in [-1, 1], 10 classes."""
+
+    native_size, native_channels, num_classes = 28, 1, 10
+    folder, expected_files, dataset_cls = "FashionMNIST/raw", _MNIST_FILES, datasets.FashionMNIST
+
+
+class CIFAR10DataModule(_TorchvisionImages):
+    """CIFAR-10 train split, 50k 32×32 RGB images in [-1, 1].
+
+    Args (beyond the common ones):
+        classes: keep only these classes (names like ``"horse"`` or indices); the seed trains DCGAN on
+            one class to show mode collapse. Labels keep their original CIFAR-10 indices.
+    """
+
+    native_size, native_channels, num_classes = 32, 3, 10
+    folder, dataset_cls = "cifar-10-batches-py", CIFAR10NoChecksum
+    expected_files = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        image_size: int | None = None,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        limit_samples: int | None = None,
+        download: bool = True,
+        classes: list[str | int] | None = None,
+    ) -> None:
+        super().__init__(data_dir, image_size, batch_size, num_workers, limit_samples, download)
+        self.classes = classes
+
+    def build_train_set(self) -> Dataset:
+        dataset = self.make_dataset()
+        if self.classes:
+            names = list(dataset.classes)
+            wanted = []
+            for c in self.classes:
+                if isinstance(c, int) and 0 <= c < len(names):
+                    wanted.append(c)
+                elif isinstance(c, str) and c in names:
+                    wanted.append(names.index(c))
+                else:
+                    raise GanZooError(f"unknown CIFAR-10 class {c!r}; use one of {names} or an index 0-9")
+            keep = np.isin(np.asarray(dataset.targets), wanted)
+            dataset.data = dataset.data[keep]
+            dataset.targets = [t for t, k in zip(dataset.targets, keep) if k]
+        return dataset
