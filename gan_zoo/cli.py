@@ -10,7 +10,7 @@
   model's checkpoint would then fail to load ("Parser key model.generator ... num_classes").
   Conditional configs set ``num_classes`` on their nets (tests/test_cli.py pins the round trip).
 * Always-on callbacks with their own config groups: ``--sample_grid.*`` (PNG grids from fixed noise)
-  and ``--checkpoint.*`` (``ModelCheckpoint``, ``last.ckpt`` on by default).
+  and ``--checkpoint.*`` (``GANCheckpoint``: ``last.ckpt`` on by default and always holding the final state).
 * ``--optimizer``/``--lr_scheduler`` are removed: the models own two optimizers (G, D), set with
   ``--model.g_optimizer`` / ``--model.d_optimizer``.
 * User errors (missing data, bad values) print one line and exit with status 2.
@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import sys
 
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
 import gan_zoo.data  # noqa: F401  (make the data modules importable by short class_path)
 import gan_zoo.models  # noqa: F401  (register every model)
-from gan_zoo.callbacks import SampleGrid
+from gan_zoo.callbacks import GANCheckpoint, SampleGrid
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
 from gan_zoo.models.base import GANModule
@@ -36,7 +35,7 @@ __all__ = ["GanZooCLI", "cli_main", "main"]
 class GanZooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(SampleGrid, "sample_grid")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 1000})
         for net in ("generator", "discriminator"):
             parser.link_arguments(

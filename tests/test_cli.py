@@ -116,3 +116,13 @@ def test_cli_resume_from_last_ckpt_continues_counters(tmp_path, monkeypatch):
     assert (int(second.model.d_updates), int(second.model.g_updates)) == (6, 6)
     assert second.trainer.global_step == 12
     assert last.is_file(), "the first run's checkpoint must not be removed by the resumed run"
+
+
+def test_last_ckpt_holds_the_final_state_with_periodic_checkpoints(tmp_path, monkeypatch):
+    # Plain ModelCheckpoint would leave last.ckpt at step 20 here (its last periodic save).
+    monkeypatch.chdir(tmp_path)
+    cli = cli_main(["fit", "--config", DIGITS, "--trainer.max_steps=30", "--checkpoint.every_n_train_steps=20",
+                    "--trainer.enable_progress_bar=false", "--sample_grid.every_n_g_steps=0",
+                    "--data.init_args.limit_samples=128"])
+    last = torch.load(Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 30 and int(last["state_dict"]["g_updates"]) == 15
