@@ -137,9 +137,8 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     The class comes from the checkpoint's ``_class_path`` and must be a ``GANModule`` subclass inside
     ``gan_zoo``; tensors are read with ``weights_only=True``.
     """
-    import importlib
-
     from gan_zoo.models.base import GANModule
+    from gan_zoo.registry import resolve_gan_zoo_class
 
     path = Path(path)
     if not path.is_file():
@@ -149,10 +148,5 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     except Exception as err:  # a pickle with code in it, a truncated file, not a checkpoint at all
         raise GanZooError(f"cannot read {path} as a weights-only checkpoint ({type(err).__name__}: {err})") from err
     class_path = checkpoint.get("hyper_parameters", {}).get("_class_path", "")
-    module_name, _, class_name = class_path.rpartition(".")
-    if not module_name.startswith("gan_zoo."):
-        raise GanZooError(f"{path} was not written by gan_zoo's CLI (model class {class_path!r}); load it with its own class")
-    cls = getattr(importlib.import_module(module_name), class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, GANModule)):
-        raise GanZooError(f"{class_path!r} in {path} is not a gan_zoo GANModule")
+    cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
     return cls.load_from_checkpoint(path, map_location=map_location).eval()

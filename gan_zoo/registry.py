@@ -123,16 +123,24 @@ def instantiate_from_config(cls: type, config: dict[str, Any]):
         return parser.instantiate_classes(parsed).module
 
 
-def instantiate_class_path(config: dict[str, Any], base: type) -> Any:
-    """Build ``{"class_path": ..., "init_args": {...}}`` after checking the class is a ``gan_zoo`` subclass
-    of ``base`` — configs from strangers may name only our own classes, never arbitrary callables."""
+def resolve_gan_zoo_class(class_path: str, base: type, what: str) -> type:
+    """The class named by ``class_path`` if it lives in ``gan_zoo`` and subclasses ``base``.
+
+    Configs and checkpoints from strangers may name only our own classes, never arbitrary callables.
+    ``what`` names the source in the error ("pretrained config", "checkpoint ...").
+    """
     import importlib
 
-    class_path = config.get("class_path", "")
     module_name, _, class_name = class_path.rpartition(".")
     if not module_name.startswith("gan_zoo."):
-        raise GanZooError(f"refusing to build {class_path!r}: pretrained configs may only name gan_zoo classes")
+        raise GanZooError(f"refusing to build {class_path!r} from the {what}: it may only name gan_zoo classes")
     cls = getattr(importlib.import_module(module_name), class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise GanZooError(f"{class_path!r} is not a {base.__name__} subclass")
+        raise GanZooError(f"{class_path!r} in the {what} is not a gan_zoo {base.__name__} subclass")
+    return cls
+
+
+def instantiate_class_path(config: dict[str, Any], base: type) -> Any:
+    """Build ``{"class_path": ..., "init_args": {...}}`` naming a ``gan_zoo`` subclass of ``base``."""
+    cls = resolve_gan_zoo_class(config.get("class_path", ""), base, "pretrained config")
     return cls(**config.get("init_args", {}))

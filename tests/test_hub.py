@@ -38,3 +38,15 @@ def test_config_may_only_name_gan_zoo_classes(tmp_path):
     (out / "config.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(GanZooError, match="only name gan_zoo classes"):
         load_pretrained(out)
+
+
+def test_checkpoint_naming_a_foreign_class_is_refused(tmp_path):
+    from gan_zoo.hub import load_gan_checkpoint
+
+    path = tmp_path / "foreign.ckpt"
+    torch.save({"hyper_parameters": {"_class_path": "collections.OrderedDict"}, "state_dict": {}}, path)
+    with pytest.raises(GanZooError, match="may only name gan_zoo classes"):
+        load_gan_checkpoint(path)
+    torch.save({"hyper_parameters": {"_class_path": "gan_zoo.nets.DCGANGenerator"}, "state_dict": {}}, path)
+    with pytest.raises(GanZooError, match="not a gan_zoo GANModule subclass"):
+        load_gan_checkpoint(path)
