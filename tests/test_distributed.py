@@ -19,12 +19,16 @@ class RankReport(DCGAN):
     def on_train_end(self) -> None:
         flat = lambda m: torch.cat([p.detach().flatten() for p in m.parameters()])  # noqa: E731
         torch.save(
-            {"g": flat(self.generator), "d": flat(self.discriminator), "d_updates": int(self.d_updates), "g_updates": int(self.g_updates)},
+            {"g": flat(self.generator), "d": flat(self.discriminator), "d_updates": int(self.d_updates),
+             "g_updates": int(self.g_updates), "z": self.sample_latent(4)},
             Path(self.report_dir) / f"rank{self.global_rank}.pt",
         )
 
 
 def test_ddp_two_processes_keep_identical_weights(tmp_path):
+    import lightning as L
+
+    L.seed_everything(0)  # Lightning gives every rank this same seed
     nets = {
         "generator": {"init_args": {"latent_dim": 8, "image_shape": [1, 28, 28], "base_channels": 4}},
         "discriminator": {"init_args": {"image_shape": [1, 28, 28], "base_channels": 4}},
@@ -40,3 +44,4 @@ def test_ddp_two_processes_keep_identical_weights(tmp_path):
     assert r0["d_updates"] == r1["d_updates"] == 4 and r0["g_updates"] == r1["g_updates"] == 4
     assert torch.equal(r0["g"], r1["g"]) and torch.equal(r0["d"], r1["d"])  # gradients were all-reduced
     assert not torch.equal(r0["g"], start_g)
+    assert not torch.equal(r0["z"], r1["z"]), "ranks must draw different noise, else DDP sees one fake batch twice"

@@ -198,6 +198,11 @@ class PenaltyLog(L.Callback):
     def __init__(self) -> None:
         self.penalties: list[float] = []
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        # GANModule gives each DDP rank its own noise stream (on_fit_start); this test wants the same z
+        # and ε on every rank and in the 1-process reference, so all of them are reseeded alike here.
+        L.seed_everything(0, verbose=False)
+
     def on_train_batch_end(self, trainer, pl_module, *args) -> None:
         self.penalties.append(float(pl_module.last_penalty))
 
@@ -212,7 +217,6 @@ def _train_wgan_gp(devices: int, strategy: str | None) -> tuple[list[float], lis
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         use_distributed_sampler=False, callbacks=[log],  # every rank sees the same batches
     )
-    L.seed_everything(0, verbose=False)  # the same z and ε stream on every rank and in the reference
     trainer.fit(model, DataLoader(_ddp_data(), batch_size=4))
     return log.penalties, [p.detach().clone() for p in model.discriminator.parameters()]
 

@@ -180,6 +180,13 @@ class GANModule(L.LightningModule):
         finally:
             net.train(was_training)
 
+    def on_fit_start(self) -> None:
+        # Lightning seeds every DDP rank with the same seed, so each rank would draw the *same* z and the
+        # all-reduced G gradient would see B distinct fakes instead of B x world_size. Offset the torch
+        # RNG by the rank (data sharding uses the sampler's own seed and is unaffected).
+        if self.trainer.world_size > 1:
+            torch.manual_seed(torch.initial_seed() + self.global_rank)
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # ``load_from_checkpoint`` rebuilds the injected nets/optimizer factories through Lightning's
         # instantiator, which leaves the built objects in ``hparams``. Put back the plain
