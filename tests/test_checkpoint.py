@@ -54,3 +54,37 @@ def test_resume_continues_counters_and_optimizer_state(tmp_path):
     g_opt, d_opt = trainer2.optimizers
     assert int(next(iter(g_opt.state.values()))["step"]) == 8
     assert int(next(iter(d_opt.state.values()))["step"]) == 8
+
+
+def test_resume_from_epoch_end_replays_the_uninterrupted_run_bitwise(tmp_path):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    data = TensorDataset(torch.rand(32, 1, 28, 28) * 2 - 1)
+    loader = lambda: DataLoader(data, batch_size=8, shuffle=True, drop_last=True)  # noqa: E731  (shuffle draws from the RNG)
+
+    torch.manual_seed(0)
+    straight = build(ema_decay=0.9)
+    tiny_trainer(tmp_path / "a", max_epochs=2).fit(straight, loader())
+
+    torch.manual_seed(0)
+    first = build(ema_decay=0.9)
+    trainer = tiny_trainer(tmp_path / "b", max_epochs=1)
+    trainer.fit(first, loader())
+    trainer.save_checkpoint(tmp_path / "epoch1.ckpt")
+    torch.manual_seed(12345)  # whatever the process did in between must not matter
+    resumed = build(ema_decay=0.9)
+    tiny_trainer(tmp_path / "c", max_epochs=2).fit(resumed, loader(), ckpt_path=tmp_path / "epoch1.ckpt")
+
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+def test_inference_load_leaves_the_global_rng_alone(tmp_path):
+    model = build()
+    trainer = tiny_trainer(tmp_path, max_epochs=1)
+    trainer.fit(model, random_loader((1, 28, 28), n=16))
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    saved = torch.load(tmp_path / "m.ckpt", weights_only=True)["gan_zoo_rng"]["cpu"]
+    torch.manual_seed(99)
+    DCGAN.load_from_checkpoint(tmp_path / "m.ckpt")
+    assert not torch.equal(torch.get_rng_state(), saved)  # a resumed *fit* restores it; a plain load must not

@@ -187,10 +187,23 @@ class GANModule(L.LightningModule):
         if self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The noise stream is training state too: with it, resuming from an epoch-end checkpoint
+        # replays the uninterrupted run bit for bit (z, ε, shuffling all come from the torch RNG).
+        checkpoint["gan_zoo_rng"] = {
+            "cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # ``load_from_checkpoint`` rebuilds the injected nets/optimizer factories through Lightning's
         # instantiator, which leaves the built objects in ``hparams``. Put back the plain
         # class_path/init_args config the checkpoint stores, so this model can be saved (and exported) again.
+        rng = checkpoint.get("gan_zoo_rng")
+        if rng is not None and self._trainer is not None:  # resuming a fit; never on inference loads
+            torch.set_rng_state(rng["cpu"])
+            if torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(rng["cuda"])
         saved = checkpoint.get("hyper_parameters") or {}
         for key, value in saved.items():
             current = self.hparams.get(key)
