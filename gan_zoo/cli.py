@@ -86,6 +86,9 @@ def main(args: list[str] | None = None) -> None:
         if argv and argv[0] in EXTRA_COMMANDS:
             EXTRA_COMMANDS[argv[0]](argv[1:])
         else:
+            if not argv or argv[0] in ("-h", "--help"):
+                print(f"gan-zoo: LightningCLI subcommands below, plus {', '.join(EXTRA_COMMANDS)} "
+                      "(gan-zoo <subcommand> --help)")
             cli_main(argv)
     except GanZooError as err:
         print(f"gan-zoo: error: {err}", file=sys.stderr)

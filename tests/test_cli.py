@@ -24,6 +24,14 @@ def test_help_lists_model_and_callback_groups(capsys):
     assert "--optimizer" not in out  # removed: the models own their two optimizers
 
 
+def test_top_level_help_names_the_extra_subcommands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "export, sample, evaluate" in out and "fit" in out
+
+
 def test_print_config_merges_configs_in_order(tmp_path, capsys):
     override = tmp_path / "override.yaml"
     override.write_text("trainer:\n  max_steps: 7\nmodel:\n  init_args:\n    n_critic: 2\n")
