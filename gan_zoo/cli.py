@@ -89,7 +89,7 @@ def main(args: list[str] | None = None) -> None:
             if not argv or argv[0] in ("-h", "--help"):
                 print(f"gan-zoo: LightningCLI subcommands below, plus {', '.join(EXTRA_COMMANDS)} "
                       "(gan-zoo <subcommand> --help)")
-            cli_main(argv)
+            cli_main(None if args is None else argv)  # None: LightningCLI reads sys.argv itself
     except GanZooError as err:
         print(f"gan-zoo: error: {err}", file=sys.stderr)
         sys.exit(2)
