@@ -69,13 +69,13 @@ def matched_accuracy(table: np.ndarray) -> tuple[float, list[int]]:
     return float(table[rows, cols].sum() / table.sum()), mapping
 
 
-def cgan_evidence(path: str, per_class: int, seed: int) -> dict:
+def cgan_evidence(path: str, per_class: int, seed: int, domain: str = "mnist") -> dict:
     model = CGAN.load_from_checkpoint(path, map_location="cpu").eval()
     k = model.num_classes
     per_class_share, total = [], 0
     for c in range(k):
         images = model.sample(per_class, labels=torch.full((per_class,), c), seed=seed + c)
-        hits = int((classify(images, "mnist") == c).sum())
+        hits = int((classify(images, domain) == c).sum())
         per_class_share.append(hits / per_class)
         total += hits
     return {
@@ -85,13 +85,13 @@ def cgan_evidence(path: str, per_class: int, seed: int) -> dict:
     }
 
 
-def infogan_evidence(path: str, per_class: int, sweep_z: int, sweep: int, seed: int) -> dict:
+def infogan_evidence(path: str, per_class: int, sweep_z: int, sweep: int, seed: int, domain: str = "mnist") -> dict:
     model = InfoGAN.load_from_checkpoint(path, map_location="cpu").eval()
     k = model.num_categories
     table = np.zeros((k, 10), dtype=np.int64)  # code value x predicted digit
     for c in range(k):
         images = model.sample(per_class, labels=torch.full((per_class,), c), seed=seed + c)
-        table[c] = np.bincount(classify(images, "mnist").numpy(), minlength=10)
+        table[c] = np.bincount(classify(images, domain).numpy(), minlength=10)
     accuracy, mapping = matched_accuracy(table)
 
     values = torch.linspace(-2, 2, sweep)
@@ -140,18 +140,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sweep-z", type=int, default=200, help="InfoGAN: random draws per continuous sweep")
     parser.add_argument("--sweep", type=int, default=9, help="InfoGAN: values from -2 to 2 per sweep")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--domain", choices=["mnist", "fashion_mnist"], default="mnist",
+                        help="which shipped domain classifier judges the samples")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    classifier = load_domain_classifier("mnist")
+    classifier = load_domain_classifier(args.domain)
     if args.model == "cgan":
-        result = cgan_evidence(args.checkpoint, args.per_class, args.seed)
+        result = cgan_evidence(args.checkpoint, args.per_class, args.seed, args.domain)
     else:
-        result = infogan_evidence(args.checkpoint, args.per_class, args.sweep_z, args.sweep, args.seed)
+        result = infogan_evidence(args.checkpoint, args.per_class, args.sweep_z, args.sweep, args.seed, args.domain)
     result = {
         "model": args.model,
         "checkpoint": args.checkpoint,
+        "classifier": args.domain,
         "classifier_sha256": classifier.weights_sha256,
         "command": "python scripts/evidence_conditional.py " + " ".join(sys.argv[1:] if argv is None else argv),
         **result,
