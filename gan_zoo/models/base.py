@@ -240,24 +240,31 @@ class GANModule(L.LightningModule):
             optimizer.step()
         return loss.detach()
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        real, labels = self.unpack_batch(batch)
-        g_opt, d_opt = self.optimizers()
-        n = real.shape[0]
-
-        with torch.no_grad():
-            fake = self.generate(self.sample_latent(n), labels)  # (B, ...) no graph into G
-        d_loss = self.optimizer_step_on(d_opt, lambda: self.d_loss(real, fake, labels))
+    def d_update(self, loss_fn: Callable[[], Tensor]) -> None:
+        """One D step with its bookkeeping: counters, ``after_d_step``, logging."""
+        d_loss = self.optimizer_step_on(self.optimizers()[1], loss_fn)
         self.d_updates += 1
         self.critic_streak += 1
         self.after_d_step()
         self.log_train(d_loss=d_loss)
 
-        if int(self.critic_streak) >= self.critic_steps():
-            g_loss = self.optimizer_step_on(
-                g_opt, lambda: self.g_loss(real, self.generate(self.sample_latent(n), labels), labels)
-            )
-            self.g_updates += 1
-            self.critic_streak.zero_()
-            self.after_g_step()
-            self.log_train(g_loss=g_loss)
+    def generator_turn(self) -> bool:
+        """True once ``critic_steps()`` D steps have run since the last G step."""
+        return int(self.critic_streak) >= self.critic_steps()
+
+    def g_update(self, loss_fn: Callable[[], Tensor]) -> None:
+        """One G step with its bookkeeping: counters, ``after_g_step`` (EMA), logging."""
+        g_loss = self.optimizer_step_on(self.optimizers()[0], loss_fn)
+        self.g_updates += 1
+        self.critic_streak.zero_()
+        self.after_g_step()
+        self.log_train(g_loss=g_loss)
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        real, labels = self.unpack_batch(batch)
+        n = real.shape[0]
+        with torch.no_grad():
+            fake = self.generate(self.sample_latent(n), labels)  # (B, ...) no graph into G
+        self.d_update(lambda: self.d_loss(real, fake, labels))
+        if self.generator_turn():
+            self.g_update(lambda: self.g_loss(real, self.generate(self.sample_latent(n), labels), labels))

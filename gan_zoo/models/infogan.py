@@ -182,27 +182,16 @@ class InfoGAN(VanillaGAN):
         return self.g_loss_fn(fake_logits) + info
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        # The base loop with the sampled codes kept for Q; same counters, hooks and n_critic schedule.
+        # The base loop, except that the sampled codes are kept for Q's loss.
         real, _ = self.unpack_batch(batch)  # labels are never used: InfoGAN is unsupervised
-        g_opt, d_opt = self.optimizers()
         n = real.shape[0]
-
         latent = self.sample_latent(n)  # (B, Z + K + J)
         with torch.no_grad():
             fake = self.generate(latent)
-        d_loss = self.optimizer_step_on(d_opt, lambda: self.d_info_loss(real, fake, latent))
-        self.d_updates += 1
-        self.critic_streak += 1
-        self.after_d_step()
-        self.log_train(d_loss=d_loss)
-
-        if int(self.critic_streak) >= self.critic_steps():
+        self.d_update(lambda: self.d_info_loss(real, fake, latent))
+        if self.generator_turn():
             g_latent = self.sample_latent(n)
-            g_loss = self.optimizer_step_on(g_opt, lambda: self.g_info_loss(g_latent))
-            self.g_updates += 1
-            self.critic_streak.zero_()
-            self.after_g_step()
-            self.log_train(g_loss=g_loss)
+            self.g_update(lambda: self.g_info_loss(g_latent))
 
     # ------------------------------------------------------------------ traversals
     @torch.no_grad()
