@@ -11,7 +11,6 @@ and loads the tensors with safetensors — no code from the folder is ever execu
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -22,19 +21,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.provenance import gan_zoo_version, sha256_file
 
-__all__ = ["save_pretrained", "load_pretrained", "load_gan_checkpoint", "PretrainedGenerator", "sha256_file"]
+__all__ = ["save_pretrained", "load_pretrained", "load_gan_checkpoint", "PretrainedGenerator"]
 
 CONFIG_NAME = "config.yaml"
 WEIGHTS_NAME = "generator.safetensors"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _plain(value):
@@ -68,7 +60,7 @@ def save_pretrained(model, directory: str | os.PathLike, use_ema: bool | None = 
         tmp_weights = Path(tmp) / WEIGHTS_NAME
         save_file(state, str(tmp_weights))
         config = {
-            "gan_zoo_version": __import__("gan_zoo").__version__,
+            "gan_zoo_version": gan_zoo_version(),
             "model": getattr(model, "registry_name", type(model).__name__),
             "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
             "latent_prior": model.hparams.get("latent_prior", "normal"),

@@ -34,6 +34,7 @@ from gan_zoo.metrics import (
 )
 from gan_zoo.metrics import classifier as classifier_module
 from gan_zoo.metrics.suite import _Precomputed
+from gan_zoo.provenance import sha256_file
 
 ROOT = Path(__file__).parents[1]
 
@@ -137,7 +138,7 @@ def test_shipped_classifier_accuracy_and_record(name, floor, data_dir):
     print(f"\n{name} classifier test accuracy: {acc:.4f} (recorded {record['test_accuracy']})")
     assert acc >= floor
     assert acc == pytest.approx(record["test_accuracy"], abs=1e-4)  # the json tells the truth
-    assert record["sha256"] == classifier_module.sha256_file(classifier_module.weights_path(name))
+    assert record["sha256"] == sha256_file(classifier_module.weights_path(name))
     assert model.weights_sha256 == record["sha256"]
     assert sum(p.numel() for p in model.parameters()) == record["num_parameters"]
 
