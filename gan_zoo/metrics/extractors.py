@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.metrics.classifier import INPUT_SIZE, load_domain_classifier, to_domain_input
+from gan_zoo.metrics.classifier import INPUT_SIZE, cached_domain_classifier, to_domain_input
 from gan_zoo.metrics.reference import DomainName
 from gan_zoo.provenance import file_digest, sha256_file
 
@@ -68,11 +68,14 @@ class Extractor(nn.Module):
 
 
 class DomainExtractor(Extractor):
-    """The MNIST-family classifier as an extractor (penultimate 128-d features, 10 class logits)."""
+    """The MNIST-family classifier as an extractor (penultimate 128-d features, 10 class logits).
+
+    It wraps the one process-wide cached classifier (``cached_domain_classifier``: loaded and hash-checked
+    once); deep-copy the extractor before moving it to another device."""
 
     def __init__(self, domain: DomainName) -> None:
         super().__init__()
-        self.classifier = load_domain_classifier(domain)
+        self.classifier = cached_domain_classifier(domain)
         self.domain = domain
         self.name = self.classifier.name
         self.weights_sha256 = self.classifier.weights_sha256
