@@ -93,6 +93,7 @@ class MNISTDataModule(_TorchvisionImages):
 
     native_size, native_channels, num_classes = 28, 1, 10
     folder, expected_files, dataset_cls = "MNIST/raw", _MNIST_FILES, datasets.MNIST
+    metric_domain = "mnist"
 
 
 class FashionMNISTDataModule(_TorchvisionImages):
@@ -100,6 +101,7 @@ class FashionMNISTDataModule(_TorchvisionImages):
 
     native_size, native_channels, num_classes = 28, 1, 10
     folder, expected_files, dataset_cls = "FashionMNIST/raw", _MNIST_FILES, datasets.FashionMNIST
+    metric_domain = "fashion_mnist"
 
 
 class CIFAR10DataModule(_TorchvisionImages):
