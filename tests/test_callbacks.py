@@ -10,7 +10,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from torch import nn
 
 from gan_zoo import create_model
-from gan_zoo.callbacks.periodic import PeriodicCallback, g_update_count
+from gan_zoo.callbacks.periodic import PeriodicCallback
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.driver import draw_samples
 from helpers import random_loader, tiny_trainer
@@ -24,7 +24,7 @@ class Recorder(PeriodicCallback):
         self.runs: list[tuple[int, bool]] = []
 
     def run(self, trainer, pl_module) -> None:
-        self.runs.append((g_update_count(pl_module), self._ending))
+        self.runs.append((pl_module.num_g_updates, self._ending))
         self.log_scalars(trainer, pl_module, {"recorder/runs": float(len(self.runs))})
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from gan_zoo.callbacks.periodic import PeriodicCallback, g_update_count
+from gan_zoo.callbacks.periodic import PeriodicCallback
 from gan_zoo.callbacks.sample_grid import to_grid
 
 __all__ = ["LatentTraversal"]
@@ -51,7 +51,7 @@ class LatentTraversal(PeriodicCallback):
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         values = torch.linspace(-self.span, self.span, self.steps)
-        g_step = g_update_count(pl_module)
+        g_step = pl_module.num_g_updates
         self.last_paths = []
         for code in range(int(pl_module.num_continuous)):
             images = pl_module.traverse(code, values, seed=self.seed)  # (rows, steps, C, H, W)

@@ -21,7 +21,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from gan_zoo.callbacks.periodic import PeriodicCallback, g_update_count, run_dir
+from gan_zoo.callbacks.periodic import PeriodicCallback, run_dir
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.driver import score_generator
 from gan_zoo.metrics.protocol import MetricResult
@@ -127,7 +127,7 @@ class MetricsCallback(PeriodicCallback):
     @torch.no_grad()
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, MetricResult]:
         """Score the model now; log the values, append them to ``metrics.jsonl`` and ``history``."""
-        g_step = g_update_count(pl_module)
+        g_step = pl_module.num_g_updates
         if self.suite is None:
             self.suite = self._build_suite(trainer, pl_module)
         results = score_generator(

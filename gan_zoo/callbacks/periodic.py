@@ -30,13 +30,7 @@ from torchvision.utils import save_image
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["PeriodicCallback", "g_update_count", "save_png_atomic", "run_dir"]
-
-
-def g_update_count(pl_module: L.LightningModule) -> int:
-    """Generator updates so far, from the host counter (no device sync)."""
-    count = getattr(pl_module, "num_g_updates", None)  # TODO(contract v2): the host counter always exists
-    return int(pl_module.g_updates) if count is None else count
+__all__ = ["PeriodicCallback", "save_png_atomic", "run_dir"]
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -87,12 +81,12 @@ class PeriodicCallback(L.Callback):
             self.run(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
-        g_step = g_update_count(pl_module)
+        g_step = pl_module.num_g_updates  # host int: no device sync
         if self.due(g_step):
             self._run_at(g_step, trainer, pl_module)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        g_step = g_update_count(pl_module)
+        g_step = pl_module.num_g_updates  # host int: no device sync
         if self.at_train_end and g_step != self.last_run_g_step:
             self._ending = True
             try:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from gan_zoo.callbacks.periodic import PeriodicCallback, g_update_count, save_png_atomic
+from gan_zoo.callbacks.periodic import PeriodicCallback, save_png_atomic
 
 __all__ = ["SampleGrid", "render_points", "to_grid", "save_png_atomic"]
 
@@ -58,5 +58,5 @@ class SampleGrid(PeriodicCallback):
         samples = pl_module.sample(self.num_samples, labels=labels, seed=self.seed)
         nrow = None if labels is None else int((labels == labels[0]).sum())  # one row per class
         grid = to_grid(samples, nrow)
-        self.last_path = self.write_png(trainer, f"samples/g_step_{g_update_count(pl_module):06d}.png", grid)
+        self.last_path = self.write_png(trainer, f"samples/g_step_{pl_module.num_g_updates:06d}.png", grid)
         self.log_image(trainer, "samples", grid)

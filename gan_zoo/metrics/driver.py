@@ -19,27 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol as TypingProtocol
 
-import torch
 from torch import Tensor, nn
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.suite import MetricSuite
-
-try:
-    from gan_zoo.sampling import balanced_labels, label_count
-except ImportError:  # TODO(contract v2): gan_zoo.sampling lands with the lead's change; drop this fallback
-
-    def label_count(net: nn.Module) -> int | None:
-        for name in ("num_classes", "num_categories"):
-            value = getattr(net, name, None)
-            if isinstance(value, int):
-                return value
-        return None
-
-    def balanced_labels(n: int, num_classes: int) -> Tensor:
-        return torch.arange(n) % num_classes
-
+from gan_zoo.sampling import balanced_labels, label_count
 
 __all__ = ["Sampler", "draw_samples", "score_generator"]
 
