@@ -93,7 +93,8 @@ Train a GAN. What you usually set:
   --trainer.accelerator/devices/precision   e.g. gpu, 1, 16-mixed
   --trainer.default_root_dir DIR      where runs go (default: runs/)
   --data.batch_size N, --data.data_dir DIR   (or set $GAN_ZOO_DATA)
-  --model.init_args.g_optimizer.lr / d_optimizer.lr, --model.init_args.n_critic
+  --model.init_args.n_critic N        D steps per G step (model options: --model.help CLASS)
+  --model.init_args.g_optimizer torch.optim.Adam --model.init_args.g_optimizer.lr 1e-4   (d_optimizer alike)
   --sample_grid.every_n_g_steps N     PNG grids of samples; --checkpoint.every_n_train_steps N
   --ckpt_path PATH                    resume a run from its last.ckpt (same config)
   --print_config                      show the merged config and exit
@@ -108,24 +109,26 @@ UNOFFERED_SUBCOMMANDS = {
 
 
 class GanZooHelpFormatter(DefaultHelpFormatter):
-    """Lists only gan_zoo classes where jsonargparse would list every importable subclass.
+    """Lists gan_zoo's nets where jsonargparse would list every importable ``nn.Module``.
 
-    A net typed ``nn.Module`` would otherwise list every torch and torchvision module (1,380 lines of
-    ``--model.help WGANGP``); any ``nn.Module`` still works when given by its full class_path.
+    A net typed ``nn.Module`` would otherwise list every torch and torchvision module (about 1,380 of the
+    1,439 lines of ``--model.help WGANGP``); any ``nn.Module`` still works when given by its full class_path.
     """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "".join(indent + line for line in text.splitlines(keepends=True))  # descriptions keep their layout
+
+    NET = re.compile(r"^gan_zoo\.nets\.[\w.]*(Generator|Discriminator|Critic)$")
 
     def _get_help_string(self, action) -> str:
         text = super()._get_help_string(action)
         marker = ", known subclasses: "
-        if marker not in text:
+        if marker not in text or "torch.nn." not in text:
             return text
         head, _, tail = text.partition(marker)
         paths, _, rest = tail.rpartition(")")
-        names = [p.strip() for p in paths.split(",")]
-        ours = [p for p in names if p.startswith("gan_zoo.")]
-        if not ours or len(ours) == len(names):
-            return text
-        return f"{head}{marker}{', '.join(ours)}; or any other class by its full class_path){rest}"
+        nets = [p.strip() for p in paths.split(",") if self.NET.match(p.strip())]
+        return f"{head}, gan_zoo nets: {', '.join(nets)}; or any nn.Module by its class_path){rest}"
 
 
 def summarize_parse_error(message: str) -> str:
@@ -257,6 +260,11 @@ class GanZooCLI(LightningCLI):
         finally:
             _restore_lightning(self._log_levels)
 
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """Only ``fit``: GANs have no validation/test loss (``gan-zoo evaluate`` scores a checkpoint)."""
+        return {"fit": {"model", "train_dataloaders", "val_dataloaders", "datamodule"}}
+
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(SampleGrid, "sample_grid")
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
@@ -383,7 +391,12 @@ def cli_main(args: list[str] | dict | None = None, run: bool = True) -> GanZooCL
         run=run,
         trainer_class=GanZooTrainer,
         parser_class=GanZooArgumentParser,
-        parser_kwargs={"fit": {"description": FIT_DESCRIPTION}},
+        parser_kwargs={
+            "prog": "gan-zoo",
+            "description": "Train GANs (fit); export, sample and evaluate are the other subcommands.",
+            "fit": {"usage": "gan-zoo fit --config FILE [--config FILE ...] [--section.option VALUE ...]",
+                    "description": FIT_DESCRIPTION},
+        },
         seed_everything_default=0,  # explicit: Lightning warns "No seed found" for its implicit default
         trainer_defaults={"default_root_dir": "runs"},
     )
