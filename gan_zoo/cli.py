@@ -56,6 +56,7 @@ for _pattern in (
     r".*tensorboardX.*",  # "tensorboardX has been removed as a dependency ... using CSVLogger"
     r".*litlogger.*",
     r".*does not have many workers.*",  # digits/toy data live in memory; folders set --data.num_workers
+    r".*args parameter is intended to run from within Python.*",  # cli_main(args) in a notebook/test: intended
 ):
     warnings.filterwarnings("ignore", message=_pattern)
 
