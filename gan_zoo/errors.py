@@ -10,3 +10,8 @@ class GanZooError(RuntimeError):
 
 class DatasetNotFoundError(GanZooError):
     """The dataset files are not on disk and could not be downloaded."""
+
+
+class DataError(GanZooError):
+    """A training item could not be loaded (e.g. a truncated image). Raised while a batch is fetched, i.e.
+    between two training steps, so the training state is consistent and ``GANCheckpoint`` saves it."""

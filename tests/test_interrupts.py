@@ -80,3 +80,33 @@ def test_a_crash_while_saving_leaves_the_previous_last_ckpt(tmp_path, monkeypatc
         callback._save_checkpoint(cli.trainer, str(last))
     assert last.read_bytes() == before  # the old checkpoint, whole
     assert torch.load(last, weights_only=True)["global_step"] == 4
+
+
+def test_an_unreadable_file_mid_run_saves_the_state_before_it(tmp_path):
+    from torch.utils.data import DataLoader, Dataset
+
+    from gan_zoo.data.folder import UnreadableImageError
+    from gan_zoo.models import DCGAN
+    from gan_zoo.registry import instantiate_from_config, model_config
+    from helpers import tiny_trainer
+
+    class BrokenFrom(Dataset):
+        """32 random images; item 24 on (the 4th batch of 8) is "a truncated file"."""
+
+        def __len__(self) -> int:
+            return 32
+
+        def __getitem__(self, index: int):
+            if index >= 24:
+                raise UnreadableImageError(f"cannot read image img_{index}.png (image file is truncated)")
+            return torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(index)) * 2 - 1
+
+    nets = {"generator": {"init_args": {"latent_dim": 8, "image_shape": [1, 28, 28], "base_channels": 4}},
+            "discriminator": {"init_args": {"image_shape": [1, 28, 28], "base_channels": 4}}}
+    model = instantiate_from_config(DCGAN, model_config("dcgan", **nets))
+    checkpoint = GANCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1000, save_last=True)
+    trainer = tiny_trainer(tmp_path, max_steps=100, callbacks=[checkpoint], enable_checkpointing=True)
+    with pytest.raises(UnreadableImageError, match="img_24.png"):
+        trainer.fit(model, DataLoader(BrokenFrom(), batch_size=8, shuffle=False))
+    state = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
+    assert state["global_step"] == 6 and int(state["state_dict"]["g_updates"]) == 3  # 3 good batches kept

@@ -5,7 +5,8 @@
   batch and write ``last.ckpt`` there, so ``--ckpt_path .../last.ckpt`` resumes the run;
 * every checkpoint is written to a temporary file in its folder and renamed into place, so a crash or
   ``kill -9`` during a save leaves the previous file intact, never a truncated one;
-* a failed run (an exception, a non-finite loss) does not overwrite ``last.ckpt``: the last good state stays.
+* a failed run (an exception, a non-finite loss) does not overwrite ``last.ckpt``: the last good state stays;
+  except a ``DataError`` (an unreadable training file), raised between two steps: that state is saved.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from types import FrameType
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from gan_zoo.errors import DataError
 
 __all__ = ["GANCheckpoint", "interrupt_report"]
 
@@ -70,6 +73,10 @@ class GANCheckpoint(ModelCheckpoint):
         trainer._signal_connector.received_sigterm = True
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, DataError):  # raised while fetching a batch: the state between two steps
+            if self.save_last and trainer.global_step > 0 and self._last_global_step_saved != trainer.global_step:
+                self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            return
         if not isinstance(exception, SIGTERMException):
             return  # a crash or a non-finite loss: keep the last good checkpoint as it is
         signum = self.stop_signal or signal.SIGTERM

@@ -10,14 +10,14 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from gan_zoo.data.base import GANDataModule, image_transform, resolve_data_dir
-from gan_zoo.errors import DatasetNotFoundError, GanZooError
+from gan_zoo.errors import DataError, DatasetNotFoundError
 
 __all__ = ["ImageFolderDataModule", "CelebADataModule", "FlatImageFolder"]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
-class UnreadableImageError(GanZooError):
+class UnreadableImageError(DataError):
     """An image file that PIL cannot decode (truncated, corrupt, not an image)."""
 
 
