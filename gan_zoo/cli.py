@@ -50,15 +50,18 @@ from gan_zoo.models.base import GANModule
 __all__ = ["GanZooCLI", "GanZooTrainer", "cli_main", "main"]
 
 # Noise for a gan_zoo user, printed before the progress bar of every fit. Actionable warnings stay.
-for _pattern in (
+NOISE_WARNINGS = (
     r".*LeafSpec.*",  # torch.utils._pytree deprecation raised inside Lightning
     r".*is smaller than the logging interval.*",  # GAN runs count steps across epochs; logging still happens
     r".*tensorboardX.*",  # "tensorboardX has been removed as a dependency ... using CSVLogger"
-    r".*litlogger.*",
     r".*does not have many workers.*",  # digits/toy data live in memory; folders set --data.num_workers
     r".*args parameter is intended to run from within Python.*",  # cli_main(args) in a notebook/test: intended
-):
-    warnings.filterwarnings("ignore", message=_pattern)
+)
+
+
+def _silence_noise() -> None:
+    for pattern in NOISE_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
 
 
 class _DropTips(logging.Filter):
@@ -255,6 +258,7 @@ def check_writable(path: str | os.PathLike, flag: str) -> None:
 
 class GanZooCLI(LightningCLI):
     def __init__(self, *args, **kwargs) -> None:
+        _silence_noise()
         self._log_levels = _quiet_lightning()  # restored once the checks before the first step pass
         try:
             super().__init__(*args, **kwargs)
@@ -462,7 +466,7 @@ def main(args: list[str] | None = None) -> None:
         _error(_one_line(err))
     except SIGTERMException as err:  # Ctrl-C or SIGTERM: GANCheckpoint wrote last.ckpt at a batch boundary
         status, message = interrupt_report(err)
-        print(f"gan-zoo: {message}", file=sys.stderr)
+        print(f"\ngan-zoo: {message}", file=sys.stderr)  # own line, also after a progress bar
         sys.exit(status)
     except KeyboardInterrupt:
         print("gan-zoo: interrupted", file=sys.stderr)

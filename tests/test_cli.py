@@ -151,3 +151,35 @@ def test_fit_help_leads_with_what_a_user_sets(capsys):
         main(["fit", "--help"])
     head = "\n".join(capsys.readouterr().out.splitlines()[:16])
     assert "What you usually set" in head and "--trainer.max_steps" in head and "--ckpt_path" in head
+
+
+def test_fit_prints_no_noise_before_training(tmp_path, monkeypatch):
+    """The warning wall before the progress bar (seed notice, tensorboardX notice, litlogger tip, LeafSpec
+    deprecation, log_every_n_steps) is gone; the model summary stays."""
+    import logging
+    import warnings
+
+    shown: list[str] = []
+
+    class Collect(logging.Handler):  # what Lightning's own console handler would print
+        def emit(self, record: logging.LogRecord) -> None:
+            if all(h.filter(record) for h in logging.getLogger("lightning.pytorch").handlers):
+                shown.append(record.getMessage())
+
+    collect = Collect()
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).addHandler(collect)
+    monkeypatch.chdir(tmp_path)
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # records what the active filters let through
+            main(["fit", "--config", DIGITS, "--trainer.max_steps=2", "--trainer.enable_progress_bar=false",
+                  "--sample_grid.every_n_g_steps=0", "--data.init_args.limit_samples=64"])
+    finally:
+        for name in ("lightning.pytorch", "lightning.fabric"):
+            logging.getLogger(name).removeHandler(collect)
+    printed = "\n".join(shown)
+    for noise in ("No seed found", "Seed set to", "💡 Tip", "TPU available"):
+        assert noise not in printed, noise
+    assert "Trainable params" in printed
+    messages = [str(w.message) for w in caught]
+    assert not any("tensorboardX" in m or "logging interval" in m or "LeafSpec" in m for m in messages), messages

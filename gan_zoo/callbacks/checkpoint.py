@@ -66,7 +66,7 @@ class GANCheckpoint(ModelCheckpoint):
         if self.stop_signal is not None:  # second Ctrl-C: the user wants out now
             raise KeyboardInterrupt
         self.stop_signal = signum
-        print("gan-zoo: Ctrl-C: stopping after this batch and writing last.ckpt (Ctrl-C again quits without saving)",
+        print("\ngan-zoo: Ctrl-C: stopping after this batch and writing last.ckpt (Ctrl-C again quits without saving)",
               file=sys.stderr, flush=True)
         # The same flag Lightning's own SIGTERM handler sets: checked after every batch (and broadcast
         # from rank 0 under DDP), it raises SIGTERMException at a batch boundary.
