@@ -110,3 +110,38 @@ def test_an_unreadable_file_mid_run_saves_the_state_before_it(tmp_path):
         trainer.fit(model, DataLoader(BrokenFrom(), batch_size=8, shuffle=False))
     state = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
     assert state["global_step"] == 6 and int(state["state_dict"]["g_updates"]) == 3  # 3 good batches kept
+
+
+class RNGRecorder(__import__("lightning").pytorch.callbacks.Checkpoint):
+    """Writes each rank's torch RNG state when a checkpoint is assembled and when training starts.
+    (A ``Checkpoint`` subclass so that Lightning orders it after GANCheckpoint, whose on_train_start restores.)"""
+
+    def __init__(self, folder: str, tag: str) -> None:
+        self.folder, self.tag = folder, tag
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        torch.save(torch.get_rng_state(), Path(self.folder) / f"saved_rank{trainer.global_rank}.pt")
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        torch.save(torch.get_rng_state(), Path(self.folder) / f"{self.tag}_start_rank{trainer.global_rank}.pt")
+
+
+def test_ddp_resume_gives_every_rank_its_own_rng_state_back(tmp_path):
+    from gan_zoo.models import DCGAN
+    from gan_zoo.registry import instantiate_from_config, model_config
+    from helpers import random_loader, tiny_trainer
+
+    nets = {"generator": {"init_args": {"latent_dim": 8, "image_shape": [1, 28, 28], "base_channels": 4}},
+            "discriminator": {"init_args": {"image_shape": [1, 28, 28], "base_channels": 4}}}
+    ddp = dict(devices=2, strategy="ddp_spawn_find_unused_parameters_true", use_distributed_sampler=True,
+               enable_checkpointing=True)
+    for tag, steps, resume in (("first", 4, None), ("resumed", 8, tmp_path / "ckpt" / "last.ckpt")):
+        model = instantiate_from_config(DCGAN, model_config("dcgan", **nets))
+        callbacks = [GANCheckpoint(dirpath=tmp_path / "ckpt", save_last=True), RNGRecorder(str(tmp_path), tag)]
+        trainer = tiny_trainer(tmp_path, max_steps=steps, callbacks=callbacks, **ddp)
+        trainer.fit(model, random_loader((1, 28, 28), n=64, batch_size=8), ckpt_path=resume)
+        if tag == "first":
+            saved = [torch.load(tmp_path / f"saved_rank{r}.pt", weights_only=True) for r in (0, 1)]
+    resumed = [torch.load(tmp_path / f"resumed_start_rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert not torch.equal(saved[0], saved[1])  # the ranks draw different noise
+    assert torch.equal(resumed[0], saved[0]) and torch.equal(resumed[1], saved[1])  # each rank continues its own

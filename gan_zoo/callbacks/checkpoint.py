@@ -5,6 +5,8 @@
   batch and write ``last.ckpt`` there, so ``--ckpt_path .../last.ckpt`` resumes the run;
 * every checkpoint is written to a temporary file in its folder and renamed into place, so a crash or
   ``kill -9`` during a save leaves the previous file intact, never a truncated one;
+* under DDP every rank's RNG state goes into the checkpoint and comes back to that rank on resume (the
+  model keeps only the writing rank's, and re-offsets the noise stream by the rank at fit start);
 * a failed run (an exception, a non-finite loss) does not overwrite ``last.ckpt``: the last good state stays;
   except a ``DataError`` (an unreadable training file), raised between two steps: that state is saved.
 """
@@ -20,7 +22,9 @@ from pathlib import Path
 from types import FrameType
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from torch import Tensor
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from gan_zoo.errors import DataError
@@ -45,6 +49,7 @@ class GANCheckpoint(ModelCheckpoint):
     def __init__(self, *args, **kwargs) -> None:  # noqa: D107  (ModelCheckpoint's arguments, unchanged)
         super().__init__(*args, **kwargs)
         self.stop_signal: int | None = None
+        self._rank_rng: dict[str, Tensor] | None = None  # this rank's RNG state from the checkpoint, to restore
 
     # ------------------------------------------------------------------ final state
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -57,6 +62,11 @@ class GANCheckpoint(ModelCheckpoint):
 
     # ------------------------------------------------------------------ signals
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._rank_rng is not None:  # after the model's fit-start re-seeding, before the first batch
+            torch.set_rng_state(self._rank_rng["cpu"])
+            if "cuda" in self._rank_rng and trainer.strategy.root_device.type == "cuda":
+                torch.cuda.set_rng_state(self._rank_rng["cuda"], trainer.strategy.root_device)
+            self._rank_rng = None
         self.stop_signal = None
         if threading.current_thread() is threading.main_thread():
             # Lightning restores every handler it found at fit start when fit ends (its teardown).
@@ -92,6 +102,21 @@ class GANCheckpoint(ModelCheckpoint):
             f"{signal.Signals(signum).name}: training stopped at global step {trainer.global_step}, {saved}"
         )
 
+    # ------------------------------------------------------------------ every rank's noise stream
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        # Runs on every rank while the checkpoint is assembled (rank 0 then writes it): a collective is safe.
+        if trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            device = trainer.strategy.root_device
+            states = {"cpu": torch.get_rng_state()}
+            if device.type == "cuda":
+                states["cuda"] = torch.cuda.get_rng_state(device)
+            checkpoint["gan_zoo_rng_per_rank"] = {key: _gather(state, device) for key, state in states.items()}
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        per_rank = checkpoint.get("gan_zoo_rng_per_rank")
+        if per_rank and len(per_rank["cpu"]) == trainer.world_size:
+            self._rank_rng = {key: states[trainer.global_rank] for key, states in per_rank.items()}
+
     # ------------------------------------------------------------------ atomic writes
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
         """Write to ``.<name>.tmp`` beside the target, then rename: readers see the old file or the new one."""
@@ -110,6 +135,14 @@ class GANCheckpoint(ModelCheckpoint):
 
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))
+
+
+def _gather(state: Tensor, device: torch.device) -> list[Tensor]:
+    """Every rank's copy of a uint8 RNG state, in rank order (as int32: all backends gather that)."""
+    mine = state.to(device=device, dtype=torch.int32)
+    gathered = [torch.empty_like(mine) for _ in range(torch.distributed.get_world_size())]
+    torch.distributed.all_gather(gathered, mine)
+    return [g.to("cpu", torch.uint8) for g in gathered]
 
 
 def interrupt_report(exception: BaseException) -> tuple[int, str]:
