@@ -323,7 +323,10 @@ class GanZooCLI(LightningCLI):
             cause = _root_cause(err)
             if isinstance(cause, GanZooError):
                 raise cause from None
-            raise GanZooError(f"invalid configuration: {_first_line(cause)}") from None
+            message = _first_line(cause)
+            if "No supported gpu backend" in message or "is not available" in message and "accelerator" in message:
+                message += " (this machine has none: use --trainer.accelerator auto or cpu)"
+            raise GanZooError(f"invalid configuration: {message}") from None
 
     def before_fit(self) -> None:
         """Checks that would otherwise fail after the run folder exists, or after every step has run."""

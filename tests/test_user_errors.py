@@ -137,7 +137,7 @@ CASES = [
          ("weights_sha256",), lambda f, out: [out / "g.png"]),
 ]
 if not torch.cuda.is_available():  # on a machine with a GPU this is no error
-    CASES.append(Case("gpu_without_gpu", fit("--trainer.accelerator=gpu"), ("gpu",), run_folder))
+    CASES.append(Case("gpu_without_gpu", fit("--trainer.accelerator=gpu"), ("gpu", "--trainer.accelerator auto"), run_folder))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
