@@ -261,3 +261,150 @@ def test_milestones_are_mid_fade_ins_and_stage_ends():
     assert sched.milestones() == [
         (60, "4x4 end"), (110, "8x8 mid-fade-in"), (220, "8x8 end"), (270, "16x16 mid-fade-in"),
     ]
+
+
+# ----------------------------------------------------------------------------------------- the model
+from pathlib import Path  # noqa: E402
+
+import lightning as L  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from gan_zoo import ProGAN, create_model  # noqa: E402
+from gan_zoo.errors import GanZooError  # noqa: E402
+from helpers import tiny_trainer  # noqa: E402
+
+# 16×16 final resolution (3 stages), widths 8, 8, 4. Schedule: 24 images per phase; batch 8, then 4 at 16×16.
+#   4×4 [0, 24) | 8×8 fade [24, 48), stabilize [48, 72) | 16×16 fade [72, 96) ...
+SMALL = dict(fade_in_images=24, stabilize_images=24, batch_sizes={4: 8, 8: 8, 16: 4}, learning_rates={16: 0.002})
+
+
+def small_model(seed: int = 0, **overrides) -> ProGAN:
+    torch.manual_seed(seed)
+    nets = {"image_shape": [1, 16, 16], "channel_base": 64, "max_channels": 8}
+    return create_model(
+        "progan",
+        generator={"init_args": {"latent_dim": 8, **nets}},
+        discriminator={"init_args": nets},
+        **{**SMALL, **overrides},
+    )
+
+
+def images_loader(n: int = 16, batch_size: int = 8) -> DataLoader:
+    g = torch.Generator().manual_seed(1)
+    return DataLoader(TensorDataset(torch.rand(n, 1, 16, 16, generator=g) * 2 - 1), batch_size=batch_size)
+
+
+def state_of(model: ProGAN) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_paper_defaults():
+    model = create_model("progan", tiny=True)
+    assert model.hparams.n_critic == 1 and model.hparams.gp_weight == 10 and model.hparams.drift_weight == 0.001
+    assert model.generator_ema is not None  # EMA 0.999 on by default
+    g_opt, d_opt = model.configure_optimizers()
+    for opt in (g_opt, d_opt):
+        assert opt.defaults["lr"] == 1e-3 and opt.defaults["betas"] == (0.0, 0.99)
+    default = ProGAN.__init__.__kwdefaults__
+    assert default["fade_in_images"] == 800_000 == default["stabilize_images"] and default["ema_decay"] == 0.999
+    assert model.schedule.batch_sizes == {4: 16, 8: 16, 16: 16, 32: 16}  # the paper's, up to 32×32
+
+
+class Recording(ProGAN):
+    """Records what D was shown at every step."""
+
+    def on_gan_fit_start(self) -> None:
+        super().on_gan_fit_start()
+        self.seen: list[tuple[int, float, torch.Tensor]] = []
+
+    def d_loss(self, real, fake, labels):
+        point = self.growth
+        self.seen.append((point.stage, point.alpha, real.detach().clone()))
+        return super().d_loss(real, fake, labels)
+
+
+def test_training_shows_blended_reals_at_the_scheduled_stage_and_batch_size(tmp_path):
+    model = small_model()
+    model.__class__ = Recording  # same init, recording subclass
+    loader = images_loader()
+    full = torch.cat([b[0] for b in loader])  # (16, 1, 16, 16) in loader order
+    trainer = tiny_trainer(tmp_path, max_epochs=6)
+    trainer.fit(model, loader)
+    # Hand count: 9 batches of 8 reach 72 (the 16×16 fade-in), then 3 batches of 4 images: 84.
+    assert [(s, a) for s, a, _ in model.seen] == [
+        (0, 1.0), (0, 1.0), (0, 1.0), (1, 0.0), (1, 8 / 24), (1, 16 / 24),
+        (1, 1.0), (1, 1.0), (1, 1.0), (2, 0.0), (2, 4 / 24), (2, 8 / 24),
+    ]
+    assert model.num_images_shown == 84 and int(model.images_shown) == 84
+    for step, (stage, alpha, real) in enumerate(model.seen):
+        batch = full[(step % 2) * 8:][: 8 if stage < 2 else 4]  # the first b images of the loader's batch
+        torch.testing.assert_close(real, real_images_at(batch, stage, alpha))
+    # the per-resolution learning rate of 16×16 is in force, on both optimizers
+    assert [g["lr"] for opt in trainer.optimizers for g in opt.param_groups] == [0.002, 0.002]
+    # a grid per milestone, and one at the end of fit
+    names = sorted(p.name for p in (Path(tmp_path) / "progan").glob("*.png"))
+    assert names == [
+        "000000024_4x4_end.png", "000000036_8x8_mid-fade-in.png", "000000072_8x8_end.png",
+        "000000084_16x16_alpha0.500.png", "000000084_16x16_mid-fade-in.png",
+    ]
+
+
+def test_d_loss_is_wgan_gp_plus_drift():
+    model = small_model()
+    real, fake = torch.rand(8, 1, 4, 4) * 2 - 1, torch.rand(8, 1, 4, 4) * 2 - 1
+    torch.manual_seed(3)
+    loss, stats = model.d_loss(real, fake, None)
+    real_scores = model.discriminator(real, 0, 1.0)
+    drift = real_scores.pow(2).mean()  # ε_drift's E[D(x)²], written plainly
+    torch.testing.assert_close(stats["drift"], drift.detach())
+    torch.testing.assert_close(
+        loss.detach(), -stats["wasserstein"] + 10 * stats["gradient_penalty"] + 0.001 * drift.detach()
+    )
+    assert (model.discriminator(fake, 0, 1.0).mean() - real_scores.mean()).detach() == pytest.approx(-stats["wasserstein"].item(), rel=1e-6)
+
+
+def test_resume_mid_fade_in_matches_the_uninterrupted_run(tmp_path):
+    """Through a stage boundary (and a batch-size and lr change) in one run, and in two runs split in the
+    middle of the 8×8 fade-in: identical weights, EMA, optimizer moments and counters."""
+    one = small_model()
+    tiny_trainer(tmp_path / "a", max_epochs=6).fit(one, images_loader())
+
+    first = small_model()
+    trainer = tiny_trainer(tmp_path / "b", max_epochs=2)
+    trainer.fit(first, images_loader())
+    assert (first.growth.stage, first.growth.alpha) == (1, 8 / 24)  # mid-fade-in
+    trainer.save_checkpoint(tmp_path / "mid_fade_in.ckpt")
+
+    second = small_model(seed=123)  # different init: everything must come from the checkpoint
+    resumed = tiny_trainer(tmp_path / "c", max_epochs=6)
+    resumed.fit(second, images_loader(), ckpt_path=tmp_path / "mid_fade_in.ckpt")
+
+    assert second.num_images_shown == one.num_images_shown == 84
+    a, b = state_of(one), state_of(second)
+    assert a.keys() == b.keys() and any(k.startswith("generator_ema.") for k in a)
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=0, atol=0, msg=key)
+
+
+def test_checkpoint_restores_stage_and_alpha_for_sampling(tmp_path):
+    model = small_model()
+    trainer = tiny_trainer(tmp_path, max_epochs=2)
+    trainer.fit(model, images_loader())
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    loaded = ProGAN.load_from_checkpoint(tmp_path / "m.ckpt")
+    assert loaded.num_images_shown == 32 and (loaded.growth.stage, loaded.growth.alpha) == (1, 8 / 24)
+    x = loaded.sample(3, seed=0)
+    assert x.shape == (3, 1, 16, 16)  # shown at the final size
+    # ... as the current stage's 8×8 EMA output, nearest-upsampled
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(0))
+    ema = loaded.generator_ema.module.eval()
+    torch.testing.assert_close(x, nearest_up(ema(z, 1, 8 / 24)))
+
+
+def test_data_of_another_size_is_rejected(tmp_path, data_dir):
+    from gan_zoo.data import MNISTDataModule
+
+    model = small_model()
+    dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, batch_size=8, limit_samples=16, download=False)
+    with pytest.raises(GanZooError, match=r"image_shape"):
+        tiny_trainer(tmp_path, max_steps=2).fit(model, datamodule=dm)
