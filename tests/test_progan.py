@@ -408,3 +408,31 @@ def test_data_of_another_size_is_rejected(tmp_path, data_dir):
     dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, batch_size=8, limit_samples=16, download=False)
     with pytest.raises(GanZooError, match=r"image_shape"):
         tiny_trainer(tmp_path, max_steps=2).fit(model, datamodule=dm)
+
+
+def test_celebahq1024_config_grows_to_1024_at_tiny_widths(tmp_path, image_folder):
+    from gan_zoo.cli import cli_main
+
+    config = Path(__file__).parents[1] / "configs" / "progan" / "celebahq1024.yaml"
+    tiny = ["--model.init_args.{net}.init_args.channel_base=32", "--model.init_args.{net}.init_args.max_channels=4"]
+    args = [
+        "fit", "--config", str(config),
+        *[a.format(net=net) for net in ("generator", "discriminator") for a in tiny],
+        "--model.init_args.generator.init_args.latent_dim=4",
+        # 2 images per phase, batch 2 everywhere: 4×4 [0, 2), then stage s fades in from 2 + 4(s − 1)
+        "--model.init_args.fade_in_images=2", "--model.init_args.stabilize_images=2",
+        "--model.init_args.batch_sizes={4: 2, 8: 2, 16: 2, 32: 2, 64: 2, 128: 2, 256: 2, 512: 2, 1024: 2}",
+        "--trainer.max_steps=32",  # 16 batches = 32 images: the last one runs the 1024×1024 fade-in [30, 32)
+        "--trainer.callbacks.num_samples=2",  # the config's ProgressiveGrowing
+        "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path}",
+        f"--data.init_args.data_dir={image_folder}", "--data.init_args.root=celeba",
+        "--data.init_args.batch_size=2", "--data.init_args.limit_samples=4",
+        "--sample_grid.num_samples=2", "--checkpoint.save_last=false",
+    ]
+    model = cli_main(args).model
+    assert model.num_images_shown == 32
+    assert (model.growth.stage, model.growth.alpha, model.growth.resolution) == (8, 1.0, 1024)
+    x = model.sample(2, seed=0)
+    assert x.shape == (2, 3, 1024, 1024) and x.isfinite().all()
+    grids = sorted(p.name for p in (tmp_path / "progan").glob("*.png"))
+    assert "000000031_1024x1024_mid-fade-in.png" in grids and len(grids) == 17  # 16 milestones + end of fit

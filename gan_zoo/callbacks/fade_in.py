@@ -92,7 +92,7 @@ class ProgressiveGrowing(PeriodicCallback):
         was_training = net.training
         net.eval()
         try:
-            samples = pl_module.generate_at_stage(z, net)  # (N, C, r, r)
+            samples = torch.cat([pl_module.generate_at_stage(chunk, net) for chunk in z.split(16)])  # (N, C, r, r)
         finally:
             net.train(was_training)
         grid = to_grid(samples)

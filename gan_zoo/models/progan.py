@@ -45,6 +45,7 @@ Deviations:
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import Any
 
@@ -61,6 +62,9 @@ from gan_zoo.registry import register_model
 from gan_zoo.regularizers import drift_penalty, gradient_penalty
 
 __all__ = ["ProGAN"]
+
+# The batch is cut to the scheduled size in ``on_before_batch_transfer``, on purpose, with data modules too.
+warnings.filterwarnings("ignore", message=r"You have overridden `on_before_batch_transfer`")
 
 
 @register_model(
