@@ -436,3 +436,25 @@ def test_celebahq1024_config_grows_to_1024_at_tiny_widths(tmp_path, image_folder
     assert x.shape == (2, 3, 1024, 1024) and x.isfinite().all()
     grids = sorted(p.name for p in (tmp_path / "progan").glob("*.png"))
     assert "000000031_1024x1024_mid-fade-in.png" in grids and len(grids) == 17  # 16 milestones + end of fit
+
+
+def test_only_a_grown_generator_is_exported(tmp_path):
+    from gan_zoo import load_pretrained, save_pretrained
+
+    model = small_model()
+    model.load_state_dict({**model.state_dict(), "images_shown": torch.tensor(80)})  # 16×16 fade-in, α = 1/3
+    assert (model.growth.stage, model.growth.alpha) == (2, 8 / 24)
+    with pytest.raises(GanZooError, match=r"has not grown to 16x16; train to at least 96 images"):
+        save_pretrained(model, tmp_path / "early")
+    model.load_state_dict({**model.state_dict(), "images_shown": torch.tensor(96)})  # fade-in complete
+    save_pretrained(model, tmp_path / "grown")
+    assert torch.equal(load_pretrained(tmp_path / "grown").sample(3, seed=1), model.sample(3, seed=1))
+
+
+def test_features_and_scores_accept_samples_at_the_final_size():
+    model = small_model()
+    model.load_state_dict({**model.state_dict(), "images_shown": torch.tensor(30)})  # 8×8 fade-in
+    x = model.sample(4, seed=0)  # (4, 1, 16, 16): the 8×8 output, upsampled
+    small = model.generate_at_stage(torch.randn(4, 8, generator=torch.Generator().manual_seed(0)), model.generator_ema.module.eval())
+    torch.testing.assert_close(model.discriminate(x), model.discriminator(small, 1, 6 / 24))
+    assert model.features(x).shape == (4, 8)

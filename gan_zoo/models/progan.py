@@ -56,7 +56,7 @@ from torch import Tensor, nn
 from gan_zoo.errors import GanZooError
 from gan_zoo.losses import d_wasserstein_loss, g_wasserstein_loss
 from gan_zoo.models.base import GANModule, LossOutput, StepStats
-from gan_zoo.nets.progan import real_images_at, upsample
+from gan_zoo.nets.progan import downsample, real_images_at, upsample
 from gan_zoo.progressive import PAPER_BATCH_SIZES, GrowthPoint, GrowthSchedule
 from gan_zoo.registry import register_model
 from gan_zoo.regularizers import drift_penalty, gradient_penalty
@@ -152,6 +152,19 @@ class ProGAN(GANModule):
     def final_resolution(self) -> int:
         return self.generator.image_shape[-1]
 
+    def check_exportable(self) -> None:
+        """A pretrained ProGAN generator is the grown one (``net(z)``: the final stage at α = 1); refuse
+        to export a model that has not got there (``save_pretrained`` / ``gan-zoo export`` call this)."""
+        point, last = self.growth, self.generator.num_stages - 1
+        if point.stage < last or point.alpha < 1.0:
+            done = self.schedule.stage_start(last) + self.schedule.fade_in_images
+            raise GanZooError(
+                f"this ProGAN is at {point.resolution}x{point.resolution} (alpha={point.alpha:.3f}) after "
+                f"{self.num_images_shown} images and has not grown to {self.final_resolution}x{self.final_resolution}; "
+                f"train to at least {done} images shown before exporting (checkpoints resume growth; sample() "
+                "shows the current stage)"
+            )
+
     def configure_callbacks(self) -> list:
         # The fade-in callback applies the per-resolution learning rates: it is part of the algorithm, so
         # it is attached unless the trainer already has one (configured by the user).
@@ -189,12 +202,19 @@ class ProGAN(GANModule):
         return upsample(x, self.final_resolution // x.shape[-1])
 
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """D(x; s, α) (B,). ``x`` at the stage's resolution, or at the final one like ``sample``'s output
+        (then average-pooled down: the inverse of ``generate``'s upsampling; reals need ``real_images_at``)."""
         point = self.growth
-        return self.discriminator(x, point.stage, point.alpha)  # (B,)
+        return self.discriminator(self._to_stage(x, point), point.stage, point.alpha)
 
     def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """D's (B, W₄) features before the score, for inputs as in ``discriminate``."""
         point = self.growth
-        return self.discriminator.features(x, point.stage, point.alpha)  # (B, W₄)
+        return self.discriminator.features(self._to_stage(x, point), point.stage, point.alpha)
+
+    @staticmethod
+    def _to_stage(x: Tensor, point: GrowthPoint) -> Tensor:
+        return downsample(x, x.shape[-1] // point.resolution) if x.shape[-1] > point.resolution else x
 
     # ------------------------------------------------------------------ the loop
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
