@@ -45,6 +45,9 @@ def save_pretrained(model, directory: str | os.PathLike, use_ema: bool | None = 
     replaced only by a complete new pair.
     """
     directory = Path(directory)
+    check_exportable = getattr(model, "check_exportable", None)  # ProGAN: only a fully grown generator
+    if callable(check_exportable):
+        check_exportable()
     directory.mkdir(parents=True, exist_ok=True)
     if use_ema is None:
         use_ema = model.generator_ema is not None

@@ -1,8 +1,9 @@
 """Callbacks: logger-agnostic sample grids, metrics during fit, latent traversals, checkpoints."""
 
 from gan_zoo.callbacks.checkpoint import GANCheckpoint
+from gan_zoo.callbacks.fade_in import ProgressiveGrowing
 from gan_zoo.callbacks.latent_traversal import LatentTraversal
 from gan_zoo.callbacks.metrics import MetricsCallback
 from gan_zoo.callbacks.sample_grid import SampleGrid, render_points, to_grid
 
-__all__ = ["GANCheckpoint", "MetricsCallback", "LatentTraversal", "SampleGrid", "render_points", "to_grid"]
+__all__ = ["GANCheckpoint", "ProgressiveGrowing", "MetricsCallback", "LatentTraversal", "SampleGrid", "render_points", "to_grid"]

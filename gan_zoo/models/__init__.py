@@ -5,8 +5,9 @@ from gan_zoo.models.began import BEGAN
 from gan_zoo.models.cgan import CGAN
 from gan_zoo.models.dcgan import DCGAN
 from gan_zoo.models.infogan import InfoGAN
+from gan_zoo.models.progan import ProGAN
 from gan_zoo.models.vanilla_gan import VanillaGAN
 from gan_zoo.models.wgan import WGAN
 from gan_zoo.models.wgan_gp import WGANGP
 
-__all__ = ["GANModule", "BEGAN", "CGAN", "InfoGAN", "WGAN", "WGANGP", "DCGAN", "VanillaGAN"]
+__all__ = ["GANModule", "BEGAN", "CGAN", "InfoGAN", "WGAN", "WGANGP", "DCGAN", "VanillaGAN", "ProGAN"]

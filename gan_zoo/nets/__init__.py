@@ -14,3 +14,6 @@ from gan_zoo.nets.began import BEGANDiscriminator, BEGANGenerator  # noqa: E402
 from gan_zoo.nets.critic import DCGANCritic  # noqa: E402
 
 __all__ += ["BEGANDiscriminator", "BEGANGenerator", "DCGANCritic"]
+from gan_zoo.nets.progan import ProGANDiscriminator, ProGANGenerator  # noqa: E402
+
+__all__ += ["ProGANDiscriminator", "ProGANGenerator"]
