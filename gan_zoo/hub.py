@@ -125,6 +125,11 @@ def load_pretrained(directory: str | os.PathLike, map_location: str | torch.devi
         if not path.is_file():
             raise GanZooError(f"{path} is missing; a pretrained folder needs {CONFIG_NAME} and {WEIGHTS_NAME}")
     config = yaml.safe_load(config_path.read_text())
+    if not isinstance(config, dict) or not config.get("weights_sha256"):
+        raise GanZooError(
+            f"{config_path} records no weights_sha256, so {weights_path} cannot be verified; refusing to load it "
+            "(re-export the folder with `gan-zoo export`, which records the hash)"
+        )
     actual = sha256_file(weights_path)
     if actual != config.get("weights_sha256"):
         raise GanZooError(
@@ -151,7 +156,10 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a pickle with code in it, a truncated file, not a checkpoint at all
-        raise GanZooError(f"cannot read {path} as a weights-only checkpoint ({type(err).__name__}: {err})") from err
+        first_line = next((line for line in str(err).splitlines() if line.strip()), "")
+        raise GanZooError(
+            f"cannot read {path} as a weights-only checkpoint ({type(err).__name__}: {first_line.strip()[:200]})"
+        ) from err
     class_path = checkpoint.get("hyper_parameters", {}).get("_class_path", "")
     cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
     return cls.load_from_checkpoint(path, map_location=map_location).eval()
