@@ -14,3 +14,18 @@ from gan_zoo.nets.began import BEGANDiscriminator, BEGANGenerator  # noqa: E402
 from gan_zoo.nets.critic import DCGANCritic  # noqa: E402
 
 __all__ += ["BEGANDiscriminator", "BEGANGenerator", "DCGANCritic"]
+from gan_zoo.nets.improved import (  # noqa: E402
+    MinibatchDiscrimination,
+    MinibatchDiscriminator,
+    SemiSupervisedMLPDiscriminator,
+    SemiSupervisedMLPGenerator,
+    VirtualBatchNorm,
+)
+
+__all__ += [
+    "MinibatchDiscrimination",
+    "MinibatchDiscriminator",
+    "SemiSupervisedMLPDiscriminator",
+    "SemiSupervisedMLPGenerator",
+    "VirtualBatchNorm",
+]

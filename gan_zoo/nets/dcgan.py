@@ -9,15 +9,21 @@
 Spatial plan for ``image_size`` S: halve S while it is even and larger than 4 to get the start size
 ``s0`` and the number of ×2 stages ``n``: 64 -> (4, 4), 32 -> (4, 3), 28 -> (7, 2).
 G: z (B, Z, 1, 1) -> (B, base·2^(n-1), s0, s0) -> ... -> (B, base, S/2, S/2) -> (B, C, S, S).
+
+G's ``norm="virtual_batch"`` swaps batch norm for virtual batch norm (Salimans et al. 2016, Sec. 3.5): G keeps
+a fixed reference batch of inputs z_ref (a buffer, so checkpoints carry it) and runs it through the net in
+front of every live batch; each VBN layer normalises a live example with the reference batch's statistics
+together with that example's own, so a sample never depends on the rest of its minibatch.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 from torch import Tensor, nn
 
+from gan_zoo.nets.improved import VirtualBatchNorm
 from gan_zoo.nets.layers import check_square_image, init_dcgan_weights_
 
 __all__ = ["DCGANGenerator", "DCGANDiscriminator", "spatial_plan"]
@@ -34,14 +40,44 @@ def spatial_plan(image_size: int) -> tuple[int, int]:
     return start, stages
 
 
+GeneratorNorm = Literal["batch", "virtual_batch"]
+
+
 class DCGANGenerator(nn.Module):
-    """z (B, latent_dim) -> images (B, C, S, S) in [-1, 1]; ``image_shape`` = (C, S, S)."""
+    """z (B, latent_dim) -> images (B, C, S, S) in [-1, 1]; ``image_shape`` = (C, S, S).
+
+    Args:
+        norm: ``"batch"`` (the paper's) or ``"virtual_batch"`` (Salimans et al. 2016, Sec. 3.5).
+        reference_batch_size: N, the size of the virtual-batch-norm reference batch (ignored for ``"batch"``).
+        reference_seed: seed of the reference z drawn at construction (N(0, I)); a model may replace it at
+            fit start with ``set_reference`` (e.g. to draw it from its own latent prior).
+    """
 
     def __init__(
-        self, latent_dim: int = 100, image_shape: Sequence[int] = (3, 64, 64), base_channels: int = 64
+        self,
+        latent_dim: int = 100,
+        image_shape: Sequence[int] = (3, 64, 64),
+        base_channels: int = 64,
+        norm: GeneratorNorm = "batch",
+        reference_batch_size: int = 64,
+        reference_seed: int = 0,
     ) -> None:
         super().__init__()
+        if norm not in ("batch", "virtual_batch"):
+            raise ValueError(f"unknown generator norm {norm!r}; use 'batch' or 'virtual_batch'")
         self.latent_dim = latent_dim
+        self.norm = norm
+        reference_z = None
+        if norm == "virtual_batch":
+            rng = torch.Generator().manual_seed(reference_seed)
+            reference_z = torch.randn(reference_batch_size, latent_dim, generator=rng)  # (N, Z)
+        self.register_buffer("reference_z", reference_z)  # None (not in the state dict) for batch norm
+
+        def norm_layer(width: int) -> nn.Module:
+            if norm == "virtual_batch":
+                return VirtualBatchNorm(width, reference_batch_size)
+            return nn.BatchNorm2d(width)
+
         self.image_shape = check_square_image(image_shape)
         channels, image_size, _ = self.image_shape
         start, stages = spatial_plan(image_size)
@@ -49,13 +85,13 @@ class DCGANGenerator(nn.Module):
         # "project and reshape": (B, Z, 1, 1) -> (B, width, s0, s0)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, width, start, 1, 0, bias=False),
-            nn.BatchNorm2d(width),
+            norm_layer(width),
             nn.ReLU(True),
         ]
         for _ in range(stages - 1):  # each stage doubles H, W and halves the width
             layers += [
                 nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width // 2),
+                norm_layer(width // 2),
                 nn.ReLU(True),
             ]
             width //= 2
@@ -63,8 +99,21 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         init_dcgan_weights_(self)
 
+    @torch.no_grad()
+    def set_reference(self, z: Tensor) -> None:
+        """Replace the virtual-batch-norm reference inputs (N, latent_dim) in place."""
+        if self.reference_z is None:
+            raise ValueError("set_reference needs norm='virtual_batch'")
+        if z.shape != self.reference_z.shape:
+            raise ValueError(f"reference z must have shape {tuple(self.reference_z.shape)}, got {tuple(z.shape)}")
+        self.reference_z.copy_(z)
+
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z.view(z.shape[0], -1, 1, 1))  # (B, C, S, S)
+        if self.reference_z is None:
+            return self.net(z.view(z.shape[0], -1, 1, 1))  # (B, C, S, S)
+        n = self.reference_z.shape[0]
+        z_all = torch.cat([self.reference_z.to(z.dtype), z.view(z.shape[0], -1)])  # (N + B, Z): reference first
+        return self.net(z_all.view(z_all.shape[0], -1, 1, 1))[n:]  # (B, C, S, S): the live examples only
 
 
 class DCGANDiscriminator(nn.Module):
