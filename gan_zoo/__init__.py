@@ -1,6 +1,7 @@
 """gan_zoo: the classic GANs for computer vision as paper-faithful PyTorch Lightning modules."""
 
 from gan_zoo.models import BEGAN, CGAN, DCGAN, InfoGAN, WGAN, WGANGP, GANModule, VanillaGAN
+from gan_zoo.models import ImprovedGAN, SemiSupervisedGAN
 from gan_zoo.hub import load_pretrained, save_pretrained
 from gan_zoo.registry import create_model, list_models, model_config, register_model
 
@@ -15,6 +16,8 @@ __all__ = [
     "DCGAN",
     "GANModule",
     "VanillaGAN",
+    "ImprovedGAN",
+    "SemiSupervisedGAN",
     "create_model",
     "load_pretrained",
     "save_pretrained",

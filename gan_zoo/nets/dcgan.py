@@ -66,7 +66,7 @@ class DCGANGenerator(nn.Module):
         if norm not in ("batch", "virtual_batch"):
             raise ValueError(f"unknown generator norm {norm!r}; use 'batch' or 'virtual_batch'")
         self.latent_dim = latent_dim
-        self.norm = norm
+        self.norm, self.reference_seed = norm, reference_seed
         reference_z = None
         if norm == "virtual_batch":
             rng = torch.Generator().manual_seed(reference_seed)
@@ -117,14 +117,20 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (B, C, S, S) -> logits (B,); ``features`` gives the last hidden map, flattened."""
+    """images (B, C, S, S) -> logits (B,); ``features`` gives a hidden map, flattened.
 
-    def __init__(self, image_shape: Sequence[int] = (3, 64, 64), base_channels: int = 64) -> None:
+    Args:
+        feature_layer: which conv stage's output ``features`` returns (0 = the first, −1 = the last hidden
+            map, the default); feature matching (Salimans et al. 2016, Sec. 3.1) reads that layer.
+    """
+
+    def __init__(self, image_shape: Sequence[int] = (3, 64, 64), base_channels: int = 64, feature_layer: int = -1) -> None:
         super().__init__()
         self.image_shape = check_square_image(image_shape)
         channels, image_size, _ = self.image_shape
         start, stages = spatial_plan(image_size)
         layers: list[nn.Module] = [nn.Conv2d(channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN on input
+        stage_ends = [len(layers)]
         width = base_channels
         for _ in range(stages - 1):
             layers += [
@@ -132,13 +138,17 @@ class DCGANDiscriminator(nn.Module):
                 nn.BatchNorm2d(width * 2),
                 nn.LeakyReLU(0.2, True),
             ]
+            stage_ends.append(len(layers))
             width *= 2
+        if not -len(stage_ends) <= feature_layer < len(stage_ends):
+            raise ValueError(f"feature_layer={feature_layer} is out of range: this discriminator has {len(stage_ends)} conv stages")
+        self.feature_end = stage_ends[feature_layer]  # body[:feature_end] computes the feature layer
         self.body = nn.Sequential(*layers)  # (B, width, s0, s0)
         self.head = nn.Conv2d(width, 1, start, 1, 0)  # (B, 1, 1, 1): one logit, no sigmoid
         init_dcgan_weights_(self)
 
     def features(self, x: Tensor) -> Tensor:
-        return self.body(x).flatten(1)  # (B, width·s0·s0), used by feature matching
+        return self.body[: self.feature_end](x).flatten(1)  # (B, width·s·s) of the chosen stage (feature matching)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(x)).flatten()  # (B,) logits
