@@ -26,8 +26,8 @@ Adam(lr 0.003, β1 = 0.5); batches of 100 labelled + 100 unlabelled + 100 genera
 
 Deviations from the paper:
 * Data in [−1, 1] with a tanh output (the authors: [0, 1] with sigmoid), so the input noise std is 0.6.
-* Weight norm with a data-independent init (g = √2 for ReLU layers, 1 for the output) instead of the
-  authors' data-dependent init from the first batch; G's batch norm has a learned scale (theirs: none).
+* The data-dependent weight-norm init uses the first training batch of unlabelled images (100), the
+  authors' the first 500 training images. G's batch norm has a learned scale (theirs: none).
 * z ~ U(−1, 1) instead of U(0, 1) (a shift the first layer absorbs).
 * The feature-matching loss is the sum of squared differences of the feature means (the paper's ‖·‖²₂);
   the authors' code takes their mean (a constant factor, which Adam's normalisation removes).
@@ -82,6 +82,17 @@ class SemiSupervisedGAN(GANModule):
         super().__init__(latent_prior=latent_prior, **kwargs)
         if unsupervised_weight < 0:
             raise ValueError(f"unsupervised_weight must be >= 0, got {unsupervised_weight}")
+
+    # ------------------------------------------------------------------ data-dependent init (weight norm)
+    def on_gan_fit_start(self) -> None:
+        # A fresh fit initialises D's weight-normed layers from the first real batch (the authors' init);
+        # a resumed fit has its weights already. A host flag, read in on_train_batch_start: no device sync.
+        self._init_from_first_batch = self.num_d_updates == 0 and callable(getattr(self.discriminator, "init_from_data_", None))
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if getattr(self, "_init_from_first_batch", False):
+            self.discriminator.init_from_data_(self.split_batch(batch)[0])
+            self._init_from_first_batch = False
 
     # ------------------------------------------------------------------ the (K+1)-class discriminator
     def classify(self, x: Tensor) -> Tensor:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
@@ -177,20 +176,43 @@ class GaussianNoise(nn.Module):
 class WeightNormLinear(nn.Module):
     """y = g · (v / ‖v‖) x + b per output unit (Salimans & Kingma 2016), the paper's dense layers.
 
-    Init (data-independent): v ~ N(0, 0.05) as in the authors' code, g = ``init_scale`` (so each output
-    unit is a unit-norm projection of the input, scaled by g), b = 0. The authors instead set g and b from
-    the first minibatch (data-dependent init); see the model's deviations.
+    As in the authors' code: v ~ N(0, 0.1), b = 0, g = ``init_scale``; g is learned only with
+    ``train_scale`` (their hidden layers keep it fixed, a buffer, at the value the data-dependent init sets).
+    ``init_from_data_`` is that init: g and b such that the pre-activations on a batch have zero mean and
+    unit variance per unit.
     """
 
-    def __init__(self, in_features: int, out_features: int, init_scale: float = 1.0) -> None:
+    def __init__(self, in_features: int, out_features: int, init_scale: float = 1.0, train_scale: bool = True) -> None:
         super().__init__()
-        self.v = nn.Parameter(torch.randn(out_features, in_features) * 0.05)
-        self.g = nn.Parameter(torch.full((out_features,), float(init_scale)))
+        self.v = nn.Parameter(torch.randn(out_features, in_features) * 0.1)
+        scale = torch.full((out_features,), float(init_scale))
+        if train_scale:
+            self.g = nn.Parameter(scale)
+        else:
+            self.register_buffer("g", scale)
         self.b = nn.Parameter(torch.zeros(out_features))
 
+    def weight(self) -> Tensor:
+        return self.v * (self.g / self.v.norm(dim=1)).unsqueeze(1)  # (out, in), rows of norm g
+
     def forward(self, x: Tensor) -> Tensor:
-        weight = self.v * (self.g / self.v.norm(dim=1)).unsqueeze(1)  # (out, in), rows of norm g
-        return F.linear(x, weight, self.b)
+        return F.linear(x, self.weight(), self.b)
+
+    @torch.no_grad()
+    def init_from_data_(self, x: Tensor) -> Tensor:
+        """Set g ← g / σ, b ← −μ / σ from the pre-activations t = W x of the batch ``x``; returns (t − μ) / σ."""
+        t = F.linear(x, self.weight())  # (B, out)
+        mean, std = t.mean(0), t.std(0, unbiased=False).clamp_min(1e-8)
+        self.g.div_(std)
+        self.b.copy_(-mean / std)
+        return (t - mean) / std
+
+
+def init_from_data_(layers: nn.Module, x: Tensor) -> Tensor:
+    """Data-dependent init of every ``WeightNormLinear`` in a sequence of layers, in order, on one batch."""
+    for layer in layers.children():
+        x = layer.init_from_data_(x) if isinstance(layer, WeightNormLinear) else layer(x)
+    return x
 
 
 class SemiSupervisedMLPGenerator(nn.Module):
@@ -220,6 +242,8 @@ class SemiSupervisedMLPDiscriminator(nn.Module):
     """The paper's MNIST discriminator: a K-class classifier with Gaussian noise before every layer.
 
     x -> noise(input_noise) -> [WN-Linear, ReLU, noise(hidden_noise)] × len(hidden) -> WN-Linear -> K logits.
+    Hidden layers keep their weight-norm scale fixed, the output layer learns it (the authors' code);
+    ``init_from_data_`` is their data-dependent init (the model calls it on the first training batch).
     ``forward`` returns the class logits l_1..l_K, shape (B, K); the real/fake logit is logsumexp(l) (the
     model computes it). ``features`` returns the last hidden layer (B, hidden[-1]) before its noise, the
     layer the authors' feature matching uses.
@@ -249,10 +273,16 @@ class SemiSupervisedMLPDiscriminator(nn.Module):
         for i, h in enumerate(hidden):
             if i > 0:
                 layers.append(GaussianNoise(hidden_noise))
-            layers += [WeightNormLinear(width, h, init_scale=math.sqrt(2.0)), nn.ReLU()]  # √2: ReLU keeps the scale
+            layers += [WeightNormLinear(width, h, train_scale=False), nn.ReLU()]  # fixed g, as the authors'
             width = h
         self.body = nn.Sequential(*layers)
-        self.head = nn.Sequential(GaussianNoise(hidden_noise), WeightNormLinear(width, num_classes))
+        self.head = nn.Sequential(GaussianNoise(hidden_noise), WeightNormLinear(width, num_classes, train_scale=True))
+
+    @torch.no_grad()
+    def init_from_data_(self, x: Tensor) -> None:
+        """The authors' data-dependent init on a batch of real images: every layer's pre-activations get zero
+        mean and unit variance (noise on, as in their init pass)."""
+        init_from_data_(self.head, init_from_data_(self.body, x))
 
     def features(self, x: Tensor) -> Tensor:
         return self.body(x)  # (B, hidden[-1])
