@@ -94,7 +94,7 @@ class SemiSupervisedDataModule(GANDataModule):
         batch_size: unlabelled images per batch (the paper's 100).
         labelled_batch_size: labelled images per batch (the paper's 100).
         eval_batch_size: batch size of the validation and test loaders.
-        limit_samples: keep only the first N images of the training pool (tests).
+        limit_samples: keep only the first N unlabelled images (tests); the labelled subset is unchanged.
         download: try to download missing files.
     """
 
@@ -143,16 +143,15 @@ class SemiSupervisedDataModule(GANDataModule):
         images, targets = self._read(train=True)
         split = torch.randperm(len(images), generator=torch.Generator().manual_seed(12345))  # fixed, seed-independent
         held_out, pool = split[: self.validation_size].sort().values, split[self.validation_size :].sort().values
-        if self.limit_samples is not None:
-            pool = pool[: self.limit_samples]
         self.val_images, self.val_targets = images[held_out], targets[held_out]
         pool_images, pool_targets = images[pool], targets[pool]
-        self.labelled_indices = balanced_labelled_subset(
+        self.labelled_indices = balanced_labelled_subset(  # drawn from the whole pool: independent of limit_samples
             pool_targets, self.num_labelled // self.num_classes, self.num_classes, self.label_seed
         )
-        self.train_set = _SemiSupervisedTrainSet(
-            pool_images, pool_images[self.labelled_indices], pool_targets[self.labelled_indices]
-        )
+        labelled, labelled_targets = pool_images[self.labelled_indices], pool_targets[self.labelled_indices]
+        if self.limit_samples is not None:  # smoke runs: fewer unlabelled images, the same labelled subset
+            pool_images = pool_images[: self.limit_samples]
+        self.train_set = _SemiSupervisedTrainSet(pool_images, labelled, labelled_targets)
         self.test_images, self.test_targets = self._read(train=False)
 
     def train_dataloader(self) -> DataLoader:
