@@ -60,12 +60,15 @@ G_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
 }
 
 
-def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
+def feature_matching_loss(real_features: Tensor, fake_features: Tensor, reduction: Literal["sum", "mean"] = "sum") -> Tensor:
     """‖E_x f(x) − E_z f(G(z))‖²₂ over an intermediate D layer (Salimans et al. 2016, Sec. 3.1).
 
-    Shapes: (B, ...) each; the batch means are compared over all remaining dimensions.
+    Shapes: (B, ...) each; the batch means are compared over all remaining dimensions F.
+    ``reduction="mean"`` divides by F (the authors' code); with Adam that only changes how the gradients
+    compare with the optimizer's ε.
     """
-    return (real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)).pow(2).sum()
+    squared = (real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)).pow(2)  # (F,)
+    return squared.sum() if reduction == "sum" else squared.mean()
 
 
 # ---------------------------------------------------------------------- Wasserstein (critic scores, not logits)
