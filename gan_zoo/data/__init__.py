@@ -4,6 +4,7 @@ from gan_zoo.data.base import GANDataModule, resolve_data_dir
 from gan_zoo.data.digits import DigitsDataModule
 from gan_zoo.data.folder import CelebADataModule, ImageFolderDataModule
 from gan_zoo.data.torchvision_sets import CIFAR10DataModule, FashionMNISTDataModule, MNISTDataModule
+from gan_zoo.data.semi_supervised import SemiSupervisedDataModule, balanced_labelled_subset
 from gan_zoo.data.toy import ToyDataModule, sample_toy, toy_modes
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "CIFAR10DataModule",
     "FashionMNISTDataModule",
     "MNISTDataModule",
+    "SemiSupervisedDataModule",
+    "balanced_labelled_subset",
     "ToyDataModule",
     "sample_toy",
     "toy_modes",

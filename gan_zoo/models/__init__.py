@@ -9,5 +9,10 @@ from gan_zoo.models.progan import ProGAN
 from gan_zoo.models.vanilla_gan import VanillaGAN
 from gan_zoo.models.wgan import WGAN
 from gan_zoo.models.wgan_gp import WGANGP
+from gan_zoo.models.improved_gan import ImprovedGAN
+from gan_zoo.models.semi_supervised_gan import SemiSupervisedGAN
 
-__all__ = ["GANModule", "BEGAN", "CGAN", "InfoGAN", "WGAN", "WGANGP", "DCGAN", "VanillaGAN", "ProGAN"]
+__all__ = [
+    "GANModule", "BEGAN", "CGAN", "InfoGAN", "WGAN", "WGANGP", "DCGAN", "VanillaGAN", "ProGAN", "ImprovedGAN",
+    "SemiSupervisedGAN",
+]

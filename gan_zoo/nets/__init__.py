@@ -17,3 +17,18 @@ __all__ += ["BEGANDiscriminator", "BEGANGenerator", "DCGANCritic"]
 from gan_zoo.nets.progan import ProGANDiscriminator, ProGANGenerator  # noqa: E402
 
 __all__ += ["ProGANDiscriminator", "ProGANGenerator"]
+from gan_zoo.nets.improved import (  # noqa: E402
+    MinibatchDiscrimination,
+    MinibatchDiscriminator,
+    SemiSupervisedMLPDiscriminator,
+    SemiSupervisedMLPGenerator,
+    VirtualBatchNorm,
+)
+
+__all__ += [
+    "MinibatchDiscrimination",
+    "MinibatchDiscriminator",
+    "SemiSupervisedMLPDiscriminator",
+    "SemiSupervisedMLPGenerator",
+    "VirtualBatchNorm",
+]
