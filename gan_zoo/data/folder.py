@@ -48,7 +48,7 @@ class ImageFolderDataModule(GANDataModule):
         center_crop: int | None = None,
         data_dir: str | None = None,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         limit_samples: int | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, limit_samples)
@@ -78,7 +78,7 @@ class CelebADataModule(ImageFolderDataModule):
         center_crop: int | None = 178,
         data_dir: str | None = None,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         limit_samples: int | None = None,
     ) -> None:
         super().__init__(root, image_size, 3, center_crop, data_dir, batch_size, num_workers, limit_samples)
