@@ -74,7 +74,9 @@ class GANDataModule(L.LightningDataModule):
     Subclasses implement ``build_train_set`` and set ``image_shape`` (C, H, W) — or (D,) for vector
     data — and ``num_classes`` (``None`` when the data carry no labels) in ``__init__``, so configs and
     CLI links can read sizes without touching files. A data set small enough to keep on the device also
-    implements ``train_tensors`` and offers ``in_memory`` (default on).
+    implements ``train_tensors`` and offers ``in_memory`` (default on). ``metric_domain`` names the shipped
+    domain classifier that scores samples of these data (``"mnist"``, ``"fashion_mnist"``; ``None``: none
+    fits, use the Inception metrics); ``MetricsCallback`` reads it.
 
     Two data paths:
 
@@ -97,6 +99,7 @@ class GANDataModule(L.LightningDataModule):
 
     image_shape: tuple[int, ...]
     num_classes: int | None = None
+    metric_domain: str | None = None  # a gan_zoo.metrics.reference.DomainName
 
     def __init__(
         self,

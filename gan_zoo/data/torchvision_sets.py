@@ -56,6 +56,17 @@ def _load(factory, root: Path, expected: Sequence[str], download: bool, name: st
 
 
 class _TorchvisionImages(GANDataModule):
+    """The train split of a torchvision image dataset, in [-1, 1].
+
+    Args (beyond ``GANDataModule``'s):
+        data_dir: data root (default: ``$GAN_ZOO_DATA``, see ``resolve_data_dir``).
+        image_size: resize to this square size (default: the native size, no resize).
+        download: try to download missing files (fails cleanly offline).
+        classes: keep only these classes (names like ``"horse"`` or indices), e.g. to train on one class
+            and show mode collapse. Labels keep their original indices.
+    """
+
+    title: str  # how errors name the dataset
     native_size: int
     native_channels: int
     folder: str
@@ -70,11 +81,13 @@ class _TorchvisionImages(GANDataModule):
         num_workers: int | None = None,
         limit_samples: int | None = None,
         download: bool = True,
+        classes: list[str | int] | None = None,
         in_memory: bool = True,
     ) -> None:
         super().__init__(batch_size, num_workers, limit_samples, in_memory=in_memory)
         self.data_dir = resolve_data_dir(data_dir)
         self.download = download
+        self.classes = classes
         size = image_size or self.native_size
         self.image_shape = (self.native_channels, size, size)
 
@@ -89,7 +102,24 @@ class _TorchvisionImages(GANDataModule):
         )
 
     def build_train_set(self) -> Dataset:
-        return self.make_dataset()
+        dataset = self.make_dataset()
+        if self.classes:
+            names = list(dataset.classes)
+            wanted = []
+            for c in self.classes:
+                if isinstance(c, int) and 0 <= c < len(names):
+                    wanted.append(c)
+                elif isinstance(c, str) and c in names:
+                    wanted.append(names.index(c))
+                else:
+                    raise GanZooError(
+                        f"unknown {self.title} class {c!r}; use one of {names} or an index 0-{len(names) - 1}"
+                    )
+            keep = np.isin(np.asarray(dataset.targets), wanted)  # (N,) bool
+            dataset.data = dataset.data[keep]  # MNIST: a uint8 tensor, CIFAR-10: a numpy array
+            targets = dataset.targets  # MNIST: a tensor, CIFAR-10: a list
+            dataset.targets = targets[keep] if isinstance(targets, torch.Tensor) else [t for t, k in zip(targets, keep) if k]
+        return dataset
 
     def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(images (N, C, S, S) uint8, labels (N,)): the decoded arrays torchvision keeps in ``.data``
@@ -117,56 +147,24 @@ _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 class MNISTDataModule(_TorchvisionImages):
     """MNIST train split, 60k 28×28 digits in [-1, 1]; batches are (x (B, 1, S, S), y (B,))."""
 
-    native_size, native_channels, num_classes = 28, 1, 10
+    title, native_size, native_channels, num_classes = "MNIST", 28, 1, 10
     folder, expected_files, dataset_cls = "MNIST/raw", _MNIST_FILES, datasets.MNIST
+    metric_domain = "mnist"
 
 
 class FashionMNISTDataModule(_TorchvisionImages):
     """Fashion-MNIST train split, 60k 28×28 clothing images in [-1, 1], 10 classes."""
 
-    native_size, native_channels, num_classes = 28, 1, 10
+    title, native_size, native_channels, num_classes = "Fashion-MNIST", 28, 1, 10
     folder, expected_files, dataset_cls = "FashionMNIST/raw", _MNIST_FILES, datasets.FashionMNIST
+    metric_domain = "fashion_mnist"
 
 
 class CIFAR10DataModule(_TorchvisionImages):
-    """CIFAR-10 train split, 50k 32×32 RGB images in [-1, 1].
+    """CIFAR-10 train split, 50k 32×32 RGB images in [-1, 1] (``classes: [horse]``: one class, the seed's
+    mode-collapse setting)."""
 
-    Args (beyond the common ones):
-        classes: keep only these classes (names like ``"horse"`` or indices); the seed trains DCGAN on
-            one class to show mode collapse. Labels keep their original CIFAR-10 indices.
-    """
-
-    native_size, native_channels, num_classes = 32, 3, 10
+    title, native_size, native_channels, num_classes = "CIFAR-10", 32, 3, 10
     folder, dataset_cls = "cifar-10-batches-py", CIFAR10NoChecksum
     expected_files = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
 
-    def __init__(
-        self,
-        data_dir: str | None = None,
-        image_size: int | None = None,
-        batch_size: int = 64,
-        num_workers: int | None = None,
-        limit_samples: int | None = None,
-        download: bool = True,
-        classes: list[str | int] | None = None,
-        in_memory: bool = True,
-    ) -> None:
-        super().__init__(data_dir, image_size, batch_size, num_workers, limit_samples, download, in_memory)
-        self.classes = classes
-
-    def build_train_set(self) -> Dataset:
-        dataset = self.make_dataset()
-        if self.classes:
-            names = list(dataset.classes)
-            wanted = []
-            for c in self.classes:
-                if isinstance(c, int) and 0 <= c < len(names):
-                    wanted.append(c)
-                elif isinstance(c, str) and c in names:
-                    wanted.append(names.index(c))
-                else:
-                    raise GanZooError(f"unknown CIFAR-10 class {c!r}; use one of {names} or an index 0-9")
-            keep = np.isin(np.asarray(dataset.targets), wanted)
-            dataset.data = dataset.data[keep]
-            dataset.targets = [t for t, k in zip(dataset.targets, keep) if k]
-        return dataset
