@@ -47,7 +47,7 @@ def test_mnist_first_image_matches_raw_bytes(data_dir):
 
 
 def test_resize_option(data_dir):
-    dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, batch_size=4, download=False)
+    dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, batch_size=4, download=False, limit_samples=64)
     x, _ = first_batch(dm)
     assert x.shape == (4, 1, 32, 32) and dm.image_shape == (1, 32, 32)
 

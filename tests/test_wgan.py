@@ -35,7 +35,7 @@ def fit(
     data = TensorDataset(torch.randn(batches * batch_size, *model.generator.image_shape))
     trainer = L.Trainer(
         max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path, callbacks=list(callbacks),
+        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path, log_every_n_steps=1, callbacks=list(callbacks),
         precision=precision,
     )
     trainer.fit(model, DataLoader(data, batch_size=batch_size))
