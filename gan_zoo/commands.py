@@ -25,9 +25,11 @@ def export_main(argv: list[str]) -> None:
     parser.add_argument("--ckpt", required=True, help="a .ckpt written by `gan-zoo fit`")
     parser.add_argument("--out", required=True, help="folder to write config.yaml and generator.safetensors into")
     parser.add_argument("--no-ema", action="store_true", help="export the raw generator even if an EMA is kept")
+    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                        help="storage precision of the weights (float16: half the size)")
     args = parser.parse_args(argv)
     model = load_gan_checkpoint(args.ckpt)
-    out = save_pretrained(model, args.out, use_ema=False if args.no_ema else None)
+    out = save_pretrained(model, args.out, use_ema=False if args.no_ema else None, dtype=args.dtype)
     print(f"wrote {out / 'config.yaml'} and {out / 'generator.safetensors'}")
 
 

@@ -53,8 +53,13 @@ def _plain(value):
     return value
 
 
-def save_pretrained(model, directory: str | os.PathLike, use_ema: bool | None = None) -> Path:
+def save_pretrained(
+    model, directory: str | os.PathLike, use_ema: bool | None = None, dtype: str = "float32"
+) -> Path:
     """Write ``config.yaml`` and ``generator.safetensors`` for ``model`` (a ``GANModule``) into ``directory``.
+
+    ``dtype="float16"`` stores floating-point tensors at half size (loading casts them back to the net's
+    float32 parameters; samples then differ from the model's by about 1e-3). Integer buffers keep theirs.
 
     Files are written to temporary names and renamed only when complete; an existing folder's files are
     replaced only by a complete new pair.
@@ -70,7 +75,13 @@ def save_pretrained(model, directory: str | os.PathLike, use_ema: bool | None = 
             "this model's hparams hold a generator module, not its config; build models with "
             "gan_zoo.create_model(...) or the gan-zoo CLI so they can be saved as pretrained"
         )
-    state = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
+    if dtype not in ("float32", "float16"):
+        raise GanZooError(f"dtype must be float32 or float16, got {dtype!r}")
+    store = getattr(torch, dtype)
+    state = {
+        k: (v.detach().to(store) if v.is_floating_point() else v.detach()).cpu().contiguous()
+        for k, v in generator.state_dict().items()
+    }
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
         tmp_weights = Path(tmp) / WEIGHTS_NAME
         save_file(state, str(tmp_weights))
@@ -81,6 +92,7 @@ def save_pretrained(model, directory: str | os.PathLike, use_ema: bool | None = 
             "latent_prior": model.hparams.get("latent_prior", "normal"),
             "generator": gen_config,
             "ema": bool(use_ema),
+            "dtype": dtype,
             "weights_sha256": sha256_file(tmp_weights),
         }
         tmp_config = Path(tmp) / CONFIG_NAME
