@@ -4,6 +4,7 @@ from gan_zoo.models import BEGAN, CGAN, DCGAN, InfoGAN, WGAN, WGANGP, GANModule,
 from gan_zoo.models import ImprovedGAN, SemiSupervisedGAN
 from gan_zoo.hub import load_pretrained, save_pretrained
 from gan_zoo.registry import create_model, list_models, model_config, register_model
+from gan_zoo.zoo import get_pretrained, list_pretrained
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,8 @@ __all__ = [
     "SemiSupervisedGAN",
     "create_model",
     "load_pretrained",
+    "list_pretrained",
+    "get_pretrained",
     "save_pretrained",
     "list_models",
     "model_config",

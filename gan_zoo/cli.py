@@ -415,6 +415,12 @@ def _sample(argv: list[str]) -> None:
     sample_main(argv)
 
 
+def _pretrained(argv: list[str]) -> None:
+    from gan_zoo.commands import pretrained_main
+
+    pretrained_main(argv)
+
+
 def _evaluate(argv: list[str]) -> None:
     from gan_zoo.evaluate import evaluate_main
 
@@ -422,7 +428,7 @@ def _evaluate(argv: list[str]) -> None:
 
 
 # Subcommands outside LightningCLI: name -> function(argv).
-EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate}
+EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate, "pretrained": _pretrained}
 
 
 def _one_line(err: BaseException) -> str:
