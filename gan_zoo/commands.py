@@ -49,11 +49,10 @@ def sample_main(argv: list[str]) -> None:
     if not args.out.lower().endswith(".png"):
         raise GanZooError(f"--out must name a .png file, got {args.out!r}")
     labels = None if args.label is None else torch.full((args.num,), args.label, dtype=torch.long)
-    if args.pretrained:
-        model = load_pretrained(args.pretrained)
-        samples = model.sample(args.num, seed=args.seed, **({} if labels is None else {"labels": labels}))
-    else:
-        model = load_gan_checkpoint(args.ckpt)
-        samples = model.sample(args.num, labels=labels, seed=args.seed)
+    model = load_pretrained(args.pretrained) if args.pretrained else load_gan_checkpoint(args.ckpt)
+    try:
+        samples = model.sample(args.num, labels=labels, seed=args.seed)  # one protocol for both sources
+    except ValueError as err:  # labels for an unconditional model, a class out of range
+        raise GanZooError(f"cannot sample: {err}") from err
     save_png_atomic(to_grid(samples), Path(args.out))
     print(f"wrote {args.out}")

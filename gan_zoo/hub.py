@@ -11,7 +11,6 @@ and loads the tensors with safetensors — no code from the folder is ever execu
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -22,19 +21,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.provenance import gan_zoo_version, sha256_file
 
-__all__ = ["save_pretrained", "load_pretrained", "load_gan_checkpoint", "PretrainedGenerator", "sha256_file"]
+__all__ = ["save_pretrained", "load_pretrained", "load_gan_checkpoint", "PretrainedGenerator"]
 
 CONFIG_NAME = "config.yaml"
 WEIGHTS_NAME = "generator.safetensors"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _plain(value):
@@ -68,7 +60,7 @@ def save_pretrained(model, directory: str | os.PathLike, use_ema: bool | None = 
         tmp_weights = Path(tmp) / WEIGHTS_NAME
         save_file(state, str(tmp_weights))
         config = {
-            "gan_zoo_version": __import__("gan_zoo").__version__,
+            "gan_zoo_version": gan_zoo_version(),
             "model": getattr(model, "registry_name", type(model).__name__),
             "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
             "latent_prior": model.hparams.get("latent_prior", "normal"),
@@ -84,7 +76,11 @@ def save_pretrained(model, directory: str | os.PathLike, use_ema: bool | None = 
 
 
 class PretrainedGenerator(nn.Module):
-    """A loaded generator plus what sampling needs (latent size and prior)."""
+    """A loaded generator plus what sampling needs (its training prior).
+
+    ``sample(n, labels=None, seed=None)`` is ``GANModule.sample``'s protocol (``gan_zoo.sampling``): the
+    same seed gives the same samples as the model the generator was exported from.
+    """
 
     def __init__(self, generator: nn.Module, latent_prior: str, config: dict) -> None:
         super().__init__()
@@ -100,14 +96,20 @@ class PretrainedGenerator(nn.Module):
         return self.generator(*args, **kwargs)
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, **kwargs) -> torch.Tensor:
-        """n samples (n, ...) from z drawn with the training prior; extra kwargs go to the generator."""
-        from gan_zoo.models.base import sample_latent
+    def sample(self, n: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
+        """``n`` samples (n, ...) in eval mode; ``labels`` (n,) for nets that take them (default: balanced)."""
+        from gan_zoo.sampling import sampling_inputs
 
-        rng = torch.Generator().manual_seed(seed) if seed is not None else None
+        z, labels = sampling_inputs(self.generator, n, self.latent_prior, labels, seed)
         device = next(self.generator.parameters()).device
-        z = sample_latent(n, self.latent_dim, self.latent_prior, rng).to(device)
-        return self.generator(z, **kwargs)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            if labels is None:
+                return self.generator(z.to(device))
+            return self.generator(z.to(device), labels.to(device))
+        finally:
+            self.generator.train(was_training)
 
 
 def load_pretrained(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> PretrainedGenerator:

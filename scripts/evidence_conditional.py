@@ -96,13 +96,12 @@ def infogan_evidence(path: str, per_class: int, sweep_z: int, sweep: int, seed: 
 
     values = torch.linspace(-2, 2, sweep)
     rng = torch.Generator().manual_seed(seed + 1000)
-    base = model.sample_latent(sweep_z, generator=rng).cpu()  # (M, Z + K + J): random z and c_cat
-    z, cat, _ = model.split_latent(base)
+    z, cat, _ = model.generator.draw_codes(sweep_z, model.hparams.latent_prior, rng)  # random z and c_cat
     continuous_report = {}
     for j in range(model.num_continuous):
         cont = torch.zeros(sweep_z, sweep, model.num_continuous)
         cont[:, :, j] = values  # (M, V, J)
-        latent = model.make_latent(
+        latent = model.generator.make_latent(
             z.repeat_interleave(sweep, 0), cat.repeat_interleave(sweep, 0), cont.flatten(0, 1)
         )
         images = model.generate_eval(latent)  # (M·V, 1, H, W)

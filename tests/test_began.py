@@ -63,9 +63,11 @@ def test_losses_are_the_papers_l1_energies():
         rec_real, rec_fake = model.discriminator(real).double(), model.discriminator(fake).double()
     l_real = (real.double() - rec_real).abs().mean()  # L(x) = mean |x − D(x)| over pixels and batch
     l_fake = (fake.double() - rec_fake).abs().mean()
-    assert model.d_loss(real, fake, None).item() == pytest.approx((l_real - 0.3 * l_fake).item(), rel=1e-5)
-    assert model.loss_real.item() == pytest.approx(l_real.item(), rel=1e-5)
-    assert model.loss_fake.item() == pytest.approx(l_fake.item(), rel=1e-5)
+    d_loss, stats = model.d_loss(real, fake, None)
+    assert d_loss.item() == pytest.approx((l_real - 0.3 * l_fake).item(), rel=1e-5)
+    assert stats["loss_real"].item() == pytest.approx(l_real.item(), rel=1e-5)  # measured values travel as stats
+    assert stats["loss_fake"].item() == pytest.approx(l_fake.item(), rel=1e-5)
+    assert stats["m_global"].item() == pytest.approx((l_real + (0.5 * l_real - l_fake).abs()).item(), rel=1e-5)
     assert model.g_loss(real, fake, None).item() == pytest.approx(l_fake.item(), rel=1e-5)
     energies = reconstruction_energy(real, rec_real.float())
     assert energies.shape == (4,) and energies.mean().item() == pytest.approx(l_real.item(), rel=1e-5)
@@ -74,12 +76,12 @@ def test_losses_are_the_papers_l1_energies():
 class RecordingBEGAN(BEGAN):
     """Records k_t before/after each update with the D step's losses and the lr after it."""
 
-    def on_fit_start(self) -> None:
+    def on_gan_fit_start(self) -> None:
         self.steps: list[dict[str, float]] = []
 
-    def after_d_step(self) -> None:
-        k_before, real, fake = self.k.item(), self.loss_real.item(), self.loss_fake.item()
-        super().after_d_step()
+    def after_d_step(self, stats) -> None:
+        k_before, real, fake = self.k.item(), stats["loss_real"].item(), stats["loss_fake"].item()
+        super().after_d_step(stats)
         lr = self.optimizers()[1].param_groups[0]["lr"]
         self.steps.append({"k_before": k_before, "k_after": self.k.item(), "real": real, "fake": fake, "lr": lr})
 

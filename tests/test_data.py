@@ -79,6 +79,19 @@ def test_cifar_class_subset(data_dir):
         CIFAR10DataModule(data_dir=str(data_dir), classes=["unicorn"], download=False).setup()
 
 
+def test_mnist_class_subset_by_index_and_name(data_dir):
+    from gan_zoo.metrics.reference import load_split
+
+    dm = MNISTDataModule(data_dir=str(data_dir), classes=[3, "7 - seven"], download=False)
+    dm.setup()
+    _, labels = load_split("mnist", "train", data_dir)  # the raw label file, read independently
+    counts = torch.bincount(labels, minlength=10)
+    assert len(dm.train_set) == int(counts[3] + counts[7])
+    assert set(dm.train_set.targets.tolist()) == {3, 7} and dm.train_set[0][1] in (3, 7)
+    with pytest.raises(GanZooError, match="unknown MNIST class 10"):
+        MNISTDataModule(data_dir=str(data_dir), classes=[10], download=False).setup()
+
+
 def test_digits_default_needs_no_files():
     dm = DigitsDataModule(image_size=32, batch_size=8)
     x, y = first_batch(dm)

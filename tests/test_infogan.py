@@ -52,17 +52,17 @@ def test_categorical_loss_is_minus_log_softmax_of_the_code():
     assert info_categorical_loss(logits, codes).item() == pytest.approx(float(sum(by_hand) / 2), rel=1e-12)
 
 
-def test_model_info_loss_weights_both_terms_and_reads_codes_from_the_latent():
+def test_model_info_loss_weights_both_terms_of_the_codes_g_was_given():
     model = tiny_infogan(lambda_categorical=0.7, lambda_continuous=0.3)
-    latent = model.sample_latent(6)
-    _, cat, cont = model.split_latent(latent)
-    _, q = model.discriminator.with_q(model.generator(latent))
-    total, ce, nll = model.info_loss(latent, q)
+    z, cat, cont = model.generator.draw_codes(6, "uniform")
+    _, q = model.discriminator.with_q(model.generator(model.generator.make_latent(z, cat, cont)))
+    total, stats = model.info_loss(cat, cont, q)
     log_q_cat = [F.log_softmax(q.cat_logits[b].double(), 0)[int(cat[b])].item() for b in range(6)]
     log_q_cont = [sum(gaussian_log_density(float(cont[b, j]), float(q.cont_mean[b, j]), 1.0) for j in range(J)) for b in range(6)]
-    assert ce.item() == pytest.approx(-sum(log_q_cat) / 6, rel=1e-5)
-    assert nll.item() == pytest.approx(-sum(log_q_cont) / 6, rel=1e-5)  # σ fixed to 1 by default
-    assert total.item() == pytest.approx(0.7 * ce.item() + 0.3 * nll.item(), rel=1e-6)
+    ce, nll = -sum(log_q_cat) / 6, -sum(log_q_cont) / 6  # σ fixed to 1 by default
+    assert total.item() == pytest.approx(0.7 * ce + 0.3 * nll, rel=1e-5)
+    assert stats["mi_cat"].item() == pytest.approx(math.log(K) - ce, abs=1e-5)  # H(c_cat) − CE
+    assert stats["mi_cont"].item() == pytest.approx(J * math.log(2.0) - nll, abs=1e-5)
 
 
 def test_learned_variance_head_feeds_log_variances():
@@ -76,10 +76,10 @@ def test_latent_layout_round_trips_and_follows_the_priors():
     model = tiny_infogan()
     latent = model.sample_latent(4000, generator=torch.Generator().manual_seed(1))
     assert latent.shape == (4000, model.latent_dim + K + J)
-    z, cat, cont = model.split_latent(latent)
+    z, cat, cont = model.generator.split_latent(latent)
     onehot = latent[:, model.latent_dim : model.latent_dim + K]
     assert torch.equal(onehot.sum(1), torch.ones(4000)) and set(onehot.unique().tolist()) == {0.0, 1.0}
-    assert torch.equal(model.make_latent(z, cat, cont), latent)
+    assert torch.equal(model.generator.make_latent(z, cat, cont), latent)
     assert cont.min() >= -1 and cont.max() <= 1 and z.min() >= -1 and z.max() <= 1  # uniform priors
     counts = torch.bincount(cat, minlength=K).float()
     assert (counts / 4000 - 0.1).abs().max() < 0.03  # uniform categorical
@@ -87,9 +87,9 @@ def test_latent_layout_round_trips_and_follows_the_priors():
 
 def test_q_gradients_reach_the_generator():
     model = tiny_infogan()
-    latent = model.sample_latent(8)
-    _, q = model.discriminator.with_q(model.generator(latent))
-    info, _, _ = model.info_loss(latent, q)  # the info term alone, no adversarial loss
+    z, cat, cont = model.generator.draw_codes(8, "uniform")
+    _, q = model.discriminator.with_q(model.generator(model.generator.make_latent(z, cat, cont)))
+    info, _ = model.info_loss(cat, cont, q)  # the info term alone, no adversarial loss
     info.backward()
     for name, p in model.generator.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, f"no info gradient in G's {name}"
@@ -97,16 +97,16 @@ def test_q_gradients_reach_the_generator():
 
 def test_lambda_zero_reduces_to_the_gan_losses():
     model = tiny_infogan(lambda_categorical=0.0, lambda_continuous=0.0)
-    model.log_train = lambda **values: None  # no trainer attached
     real = torch.rand(8, 1, 28, 28) * 2 - 1
-    latent = model.sample_latent(8)
+    z, cat, cont = model.generator.draw_codes(8, "uniform")
+    latent = model.generator.make_latent(z, cat, cont)
     fake = model.generator(latent).detach()
-    d = model.d_info_loss(real, fake, latent)
+    d, _ = model.d_info_loss(real, fake, cat, cont)
     # Goodfellow 2014 on logits: −log σ(D(x)) − log(1 − σ(D(x̃))) = softplus(−l_r) + softplus(l_f)
     by_hand_d = F.softplus(-model.discriminator(real)).mean() + F.softplus(model.discriminator(fake)).mean()
     assert d.item() == pytest.approx(by_hand_d.item(), rel=1e-6)
-    assert d.item() == pytest.approx(model.d_loss(real, fake, None).item(), rel=1e-6)  # VanillaGAN's loss
-    g = model.g_info_loss(latent)
+    assert d.item() == pytest.approx(model.d_loss(real, fake, None)[0].item(), rel=1e-6)  # VanillaGAN's loss
+    g, _ = model.g_info_loss(z, cat, cont)
     by_hand_g = F.softplus(-model.discriminator(model.generator(latent))).mean()  # −log σ(D(G(z, c)))
     assert g.item() == pytest.approx(by_hand_g.item(), rel=1e-6)
 
@@ -129,11 +129,11 @@ def test_training_uses_the_info_term_for_g_and_q(tmp_path):
 
 def test_sample_labels_choose_the_categorical_code():
     model = tiny_infogan()
-    seen = []
-    model.generator.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    seen = []  # the latent that reaches G's first layer, after G put the labels in
+    model.generator.fc.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
     for k in (0, 7):
         model.sample(5, labels=torch.full((5,), k), seed=2)
-        assert torch.equal(model.split_latent(seen[-1])[1], torch.full((5,), k))
+        assert torch.equal(model.generator.split_latent(seen[-1])[1], torch.full((5,), k))
     assert torch.equal(model.grid_labels(20), torch.arange(10).repeat_interleave(2))
 
 
@@ -144,7 +144,7 @@ def test_traverse_sweeps_one_code_with_shared_noise():
     values = torch.linspace(-2, 2, 5)
     images = model.traverse(1, values, seed=4)
     assert images.shape == (K, 5, 1, 28, 28)
-    z, cat, cont = model.split_latent(seen[-1])
+    z, cat, cont = model.generator.split_latent(seen[-1])
     assert torch.equal(z, z[:1].expand_as(z)), "z must be shared by every cell"
     assert torch.equal(cat.view(K, 5), torch.arange(K)[:, None].expand(K, 5))  # rows: categorical value
     assert torch.equal(cont[:, 1].view(K, 5), values.expand(K, 5))  # columns: the swept code
@@ -205,8 +205,9 @@ def test_evidence_matching_equals_brute_force_and_moments_read_slant():
     assert props["ink"][2] == pytest.approx(18 * 3 / 784) and props["width"][2] == pytest.approx(math.sqrt(2 / 3))
 
 
-def test_pretrained_generator_samples_chosen_codes_from_z_alone(tmp_path):
-    """gan_zoo.hub's loaded generator draws z only: the categorical code comes as labels, c_cont defaults to 0."""
+def test_pretrained_generator_samples_like_the_model(tmp_path):
+    """One sampling protocol: the loaded generator draws the same codes as the model (z, c_cont from the
+    priors; c_cat = labels, balanced by default) and so gives the same images for the same seed."""
     from gan_zoo import load_pretrained, save_pretrained
 
     model = tiny_infogan().eval()
@@ -214,10 +215,14 @@ def test_pretrained_generator_samples_chosen_codes_from_z_alone(tmp_path):
     loaded = load_pretrained(tmp_path / "pretrained")
     labels = torch.tensor([3, 0, 9, 3])
     x = loaded.sample(4, labels=labels, seed=5)
-    z = torch.rand(4, model.latent_dim, generator=torch.Generator().manual_seed(5)) * 2 - 1  # uniform prior
-    assert torch.allclose(x, model.generator(model.make_latent(z, labels, torch.zeros(4, J))))
-    with pytest.raises(ValueError, match="pass labels="):
-        loaded.sample(4, seed=5)
+    assert torch.equal(x, model.sample(4, labels=labels, seed=5))
+    rng = torch.Generator().manual_seed(5)  # the priors, written out: z ~ U(−1, 1)^Z, c_cat (replaced), c_cont ~ U(−1, 1)^J
+    z = torch.rand(4, model.latent_dim, generator=rng) * 2 - 1
+    torch.randint(K, (4,), generator=rng)
+    cont = torch.rand(4, J, generator=rng) * 2 - 1
+    assert torch.allclose(x, model.generator.eval()(model.generator.make_latent(z, labels, cont)))
+    balanced = torch.arange(6) % K
+    assert torch.equal(loaded.sample(6, seed=1), model.sample(6, labels=balanced, seed=1))
 
 
 def test_mutual_information_term_moves_the_generator_in_its_step():
@@ -225,15 +230,14 @@ def test_mutual_information_term_moves_the_generator_in_its_step():
     is the gradient of λ·(−L_I) alone. It must be non-zero (Q's outputs must not be detached in the G step)
     and equal the gradient of the info loss written out here (CE of the code + Gaussian NLL, σ = 1)."""
     model = tiny_infogan()
-    model.log_train = lambda **values: None  # no trainer attached
     model.eval()  # no batch-norm statistics updates between the calls
-    latent = model.sample_latent(8)
+    z, categories, continuous = model.draw_codes(8)
 
     def g_grads(lam: float) -> list[torch.Tensor]:
         model.hparams.lambda_categorical = model.hparams.lambda_continuous = lam
         model.zero_grad(set_to_none=True)
-        out = model.g_info_loss(latent)
-        (out[0] if isinstance(out, tuple) else out).backward()
+        loss, _ = model.g_info_loss(z, categories, continuous)
+        loss.backward()
         return [p.grad.detach().clone() for p in model.generator.parameters()]
 
     with_info, without_info = g_grads(1.0), g_grads(0.0)
@@ -242,8 +246,7 @@ def test_mutual_information_term_moves_the_generator_in_its_step():
 
     # The same gradient from the info loss written out: −log softmax(q)[c] + ½ (c' − μ)² + ½ log 2π.
     model.zero_grad(set_to_none=True)
-    _, q = model.discriminator.with_q(model.generator(latent))
-    _, categories, continuous = model.split_latent(latent)
+    _, q = model.discriminator.with_q(model.generator(model.generator.make_latent(z, categories, continuous)))
     ce = -(q.cat_logits.log_softmax(1).gather(1, categories[:, None])).mean()
     nll = (0.5 * (continuous - q.cont_mean) ** 2 + 0.5 * math.log(2 * math.pi)).sum(1).mean()
     (ce + nll).backward()

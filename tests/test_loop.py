@@ -18,7 +18,7 @@ TINY_NETS = {
 class ProbedDCGAN(DCGAN):
     """Records, around every update, whether each net's parameters changed."""
 
-    def on_fit_start(self) -> None:
+    def on_gan_fit_start(self) -> None:
         self.records: list[tuple[str, bool, bool]] = []  # (update, G changed, D changed)
 
     def d_loss(self, real, fake, labels):
@@ -33,12 +33,11 @@ class ProbedDCGAN(DCGAN):
         g0, d0 = self._before
         self.records.append((name, not same(g0, params_of(self.generator)), not same(d0, params_of(self.discriminator))))
 
-    def after_d_step(self) -> None:
+    def after_d_step(self, stats) -> None:
         self._record("D")
 
-    def after_g_step(self) -> None:
+    def after_g_step(self, stats) -> None:
         self._record("G")
-        super().after_g_step()
 
 
 def build(cls=DCGAN, **overrides):

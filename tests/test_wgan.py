@@ -21,11 +21,11 @@ from gan_zoo.models.wgan import reference_critic_steps
 from gan_zoo.nets import DCGANDiscriminator, MLPDiscriminator, MLPGenerator
 
 
-def toy_nets(hidden=(16, 16)) -> tuple[MLPGenerator, MLPDiscriminator]:
-    return (
-        MLPGenerator(latent_dim=2, image_shape=(2,), hidden=hidden, output="identity"),
-        MLPDiscriminator(image_shape=(2,), hidden=hidden, dropout=0.0),
-    )
+def toy_nets(hidden=(16, 16)) -> dict[str, torch.nn.Module]:
+    return {
+        "generator": MLPGenerator(latent_dim=2, image_shape=(2,), hidden=hidden, output="identity"),
+        "discriminator": MLPDiscriminator(image_shape=(2,), hidden=hidden, dropout=0.0),
+    }
 
 
 def fit(
@@ -52,20 +52,20 @@ class RecordingWGAN(WGAN):
     """Records, around every critic update, D's largest weight before and after clipping, and checks
     that the G step leaves D untouched."""
 
-    def on_fit_start(self) -> None:
+    def on_gan_fit_start(self) -> None:
         self.before_clip: list[float] = []
         self.after_clip: list[float] = []
         self.d_changed_by_g: list[bool] = []
         self.g_max: list[float] = []
 
-    def after_d_step(self) -> None:
+    def after_d_step(self, stats) -> None:
         self.before_clip.append(max(p.abs().max().item() for p in self.discriminator.parameters()))
-        super().after_d_step()
+        super().after_d_step(stats)
         self.after_clip.append(max(p.abs().max().item() for p in self.discriminator.parameters()))
         self.d_snapshot = [p.detach().clone() for p in self.discriminator.parameters()]
 
-    def after_g_step(self) -> None:
-        super().after_g_step()
+    def after_g_step(self, stats) -> None:
+        super().after_g_step(stats)
         self.d_changed_by_g.append(
             any(not torch.equal(a, b) for a, b in zip(self.d_snapshot, self.discriminator.parameters()))
         )
@@ -74,9 +74,9 @@ class RecordingWGAN(WGAN):
 
 def test_clipping_holds_after_every_critic_step_and_g_steps_leave_d_alone(tmp_path):
     torch.manual_seed(0)
-    g, d = toy_nets()
+    nets = toy_nets()
     # A large critic lr so that every RMSProp step leaves the box and clipping has work to do.
-    model = RecordingWGAN(g, d, d_optimizer=partial(torch.optim.RMSprop, lr=0.05), n_critic=2, clip_value=0.01)
+    model = RecordingWGAN(**nets, d_optimizer=partial(torch.optim.RMSprop, lr=0.05), n_critic=2, clip_value=0.01)
     fit(model, batches=10, tmp_path=tmp_path)
     assert len(model.after_clip) == 10 and len(model.d_changed_by_g) == 5
     assert all(v > 0.01 for v in model.before_clip), "the optimizer should push weights out of [-c, c]"
@@ -88,7 +88,7 @@ def test_clipping_holds_after_every_critic_step_and_g_steps_leave_d_alone(tmp_pa
 @pytest.mark.parametrize("n_critic", [1, 5, 3])
 def test_n_critic_counting(tmp_path, n_critic):
     torch.manual_seed(0)
-    model = WGAN(*toy_nets(), n_critic=n_critic)
+    model = WGAN(**toy_nets(), n_critic=n_critic)
     trainer = fit(model, batches=4 * n_critic + (n_critic - 1), tmp_path=tmp_path)  # a partial streak at the end
     assert int(model.g_updates) == 4
     assert int(model.d_updates) == 4 * n_critic + (n_critic - 1)
@@ -101,14 +101,14 @@ def test_reference_schedule(tmp_path):
     expected = [100 if (i < 25 or i % 500 == 0) else 5 for i in range(1100)]
     assert [reference_critic_steps(i, 5) for i in range(1100)] == expected
     torch.manual_seed(0)
-    model = WGAN(*toy_nets(), reference_schedule=True)
+    model = WGAN(**toy_nets(), reference_schedule=True)
     fit(model, batches=205, tmp_path=tmp_path, batch_size=2)
     assert (int(model.d_updates), int(model.g_updates)) == (205, 2)  # G steps after critic steps 100 and 200
 
 
 def test_wasserstein_estimate_is_logged(tmp_path):
     torch.manual_seed(0)
-    model = WGAN(*toy_nets(), n_critic=1)
+    model = WGAN(**toy_nets(), n_critic=1)
     trainer = fit(model, batches=1, tmp_path=tmp_path)
     # One batch: the logged estimate is −(critic loss) = E[D(x)] − E[D(x̃)].
     assert trainer.callback_metrics["train/wasserstein"].item() == pytest.approx(-trainer.callback_metrics["train/d_loss"].item())
@@ -133,14 +133,14 @@ def test_wgan_gp_critic_loss_matches_paper_equation():
     torch.manual_seed(0)
     g = MLPGenerator(latent_dim=2, image_shape=(2,), hidden=(8,), output="identity")
     d = MLPDiscriminator(image_shape=(2,), hidden=(), dropout=0.0)  # a single Linear(2, 1)
-    model = WGANGP(g, d, gp_weight=10.0)
+    model = WGANGP(generator=g, discriminator=d, gp_weight=10.0)
     real, fake = torch.randn(16, 2), torch.randn(16, 2)
-    loss = model.d_loss(real, fake, None)
+    loss, stats = model.d_loss(real, fake, None)
     w, b = d.head.weight.detach().double().squeeze(0), d.head.bias.detach().double()
     critic = lambda x: x.double() @ w + b  # noqa: E731
     expected = critic(fake).mean() - critic(real).mean() + 10.0 * (w.norm() - 1) ** 2
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
-    assert model.last_penalty.item() == pytest.approx(((w.norm() - 1) ** 2).item(), rel=1e-5)
+    assert stats["gradient_penalty"].item() == pytest.approx(((w.norm() - 1) ** 2).item(), rel=1e-5)
 
 
 def test_wgan_gp_defaults_and_batch_norm_rejected():
@@ -150,7 +150,7 @@ def test_wgan_gp_defaults_and_batch_norm_rejected():
     assert model.hparams.n_critic == 5 and model.hparams.gp_weight == 10.0
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.discriminator.modules())
     with pytest.raises(ValueError, match="batch norm"):
-        WGANGP(model.generator, DCGANDiscriminator(image_shape=(3, 32, 32), base_channels=8))
+        WGANGP(generator=model.generator, discriminator=DCGANDiscriminator(image_shape=(3, 32, 32), base_channels=8))
 
 
 def test_layer_norm_critic_scores_each_sample_alone():
@@ -175,7 +175,7 @@ def test_wgan_gp_trains_and_penalty_pulls_norms_to_one(tmp_path):
     for gp_weight in (10.0, 0.0):
         torch.manual_seed(0)
         model = WGANGP(
-            *toy_nets((32, 32)), gp_weight=gp_weight, d_optimizer=partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.9))
+            **toy_nets((32, 32)), gp_weight=gp_weight, d_optimizer=partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.9))
         )
         trainer = fit(model, batches=150, tmp_path=tmp_path, batch_size=32)
         assert (int(model.d_updates), int(model.g_updates)) == (150, 30)
@@ -195,15 +195,17 @@ def test_wgan_gp_trains_and_penalty_pulls_norms_to_one(tmp_path):
 class ScoreDtypes(WGANGP):
     def d_loss(self, real, fake, labels):
         self.score_dtype = self.discriminate(real).dtype  # what autocast makes of the critic outside the penalty
-        return super().d_loss(real, fake, labels)
+        loss, stats = super().d_loss(real, fake, labels)
+        self.penalty = stats["gradient_penalty"]
+        return loss, stats
 
 
 def test_wgan_gp_penalty_stays_float32_under_bf16_mixed(tmp_path):
     torch.manual_seed(0)
-    model = ScoreDtypes(*toy_nets())
+    model = ScoreDtypes(**toy_nets())
     fit(model, batches=3, tmp_path=tmp_path, precision="bf16-mixed")
     assert model.score_dtype == torch.bfloat16  # autocast was active in the critic step
-    assert model.last_penalty.dtype == torch.float32 and torch.isfinite(model.last_penalty)
+    assert model.penalty.dtype == torch.float32 and torch.isfinite(model.penalty)
     assert int(model.d_updates) == 3
 
 
@@ -225,8 +227,8 @@ class PenaltyLog(L.Callback):
         # and ε on every rank and in the 1-process reference, so all of them are reseeded alike here.
         L.seed_everything(0, verbose=False)
 
-    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
-        self.penalties.append(float(pl_module.last_penalty))
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.penalties.append(float(outputs["gradient_penalty"]))  # the step's stats, returned by training_step
 
 
 def _train_wgan_gp(devices: int, strategy: str | None) -> tuple[list[float], list[torch.Tensor]]:

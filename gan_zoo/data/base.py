@@ -41,7 +41,9 @@ class GANDataModule(L.LightningDataModule):
 
     Subclasses implement ``build_train_set`` and set ``image_shape`` (C, H, W) — or (D,) for vector
     data — and ``num_classes`` (``None`` when the data carry no labels) in ``__init__``, so configs and
-    CLI links can read sizes without touching files.
+    CLI links can read sizes without touching files. ``metric_domain`` names the shipped domain
+    classifier that scores samples of these data (``"mnist"``, ``"fashion_mnist"``; ``None``: none fits,
+    use the Inception metrics); ``MetricsCallback`` reads it.
 
     Args:
         batch_size: samples per batch (per device under DDP).
@@ -51,6 +53,7 @@ class GANDataModule(L.LightningDataModule):
 
     image_shape: tuple[int, ...]
     num_classes: int | None = None
+    metric_domain: str | None = None  # a gan_zoo.metrics.reference.DomainName
 
     def __init__(self, batch_size: int = 64, num_workers: int = 0, limit_samples: int | None = None) -> None:
         super().__init__()

@@ -50,6 +50,17 @@ def _load(factory, root: Path, expected: Sequence[str], download: bool, name: st
 
 
 class _TorchvisionImages(GANDataModule):
+    """The train split of a torchvision image dataset, in [-1, 1].
+
+    Args (beyond ``GANDataModule``'s):
+        data_dir: data root (default: ``$GAN_ZOO_DATA``, see ``resolve_data_dir``).
+        image_size: resize to this square size (default: the native size, no resize).
+        download: try to download missing files (fails cleanly offline).
+        classes: keep only these classes (names like ``"horse"`` or indices), e.g. to train on one class
+            and show mode collapse. Labels keep their original indices.
+    """
+
+    title: str  # how errors name the dataset
     native_size: int
     native_channels: int
     folder: str
@@ -64,10 +75,12 @@ class _TorchvisionImages(GANDataModule):
         num_workers: int = 0,
         limit_samples: int | None = None,
         download: bool = True,
+        classes: list[str | int] | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, limit_samples)
         self.data_dir = resolve_data_dir(data_dir)
         self.download = download
+        self.classes = classes
         size = image_size or self.native_size
         self.image_shape = (self.native_channels, size, size)
 
@@ -82,52 +95,6 @@ class _TorchvisionImages(GANDataModule):
         )
 
     def build_train_set(self) -> Dataset:
-        return self.make_dataset()
-
-
-_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
-
-
-class MNISTDataModule(_TorchvisionImages):
-    """MNIST train split, 60k 28×28 digits in [-1, 1]; batches are (x (B, 1, S, S), y (B,))."""
-
-    native_size, native_channels, num_classes = 28, 1, 10
-    folder, expected_files, dataset_cls = "MNIST/raw", _MNIST_FILES, datasets.MNIST
-
-
-class FashionMNISTDataModule(_TorchvisionImages):
-    """Fashion-MNIST train split, 60k 28×28 clothing images in [-1, 1], 10 classes."""
-
-    native_size, native_channels, num_classes = 28, 1, 10
-    folder, expected_files, dataset_cls = "FashionMNIST/raw", _MNIST_FILES, datasets.FashionMNIST
-
-
-class CIFAR10DataModule(_TorchvisionImages):
-    """CIFAR-10 train split, 50k 32×32 RGB images in [-1, 1].
-
-    Args (beyond the common ones):
-        classes: keep only these classes (names like ``"horse"`` or indices); the seed trains DCGAN on
-            one class to show mode collapse. Labels keep their original CIFAR-10 indices.
-    """
-
-    native_size, native_channels, num_classes = 32, 3, 10
-    folder, dataset_cls = "cifar-10-batches-py", CIFAR10NoChecksum
-    expected_files = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
-
-    def __init__(
-        self,
-        data_dir: str | None = None,
-        image_size: int | None = None,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        limit_samples: int | None = None,
-        download: bool = True,
-        classes: list[str | int] | None = None,
-    ) -> None:
-        super().__init__(data_dir, image_size, batch_size, num_workers, limit_samples, download)
-        self.classes = classes
-
-    def build_train_set(self) -> Dataset:
         dataset = self.make_dataset()
         if self.classes:
             names = list(dataset.classes)
@@ -138,8 +105,40 @@ class CIFAR10DataModule(_TorchvisionImages):
                 elif isinstance(c, str) and c in names:
                     wanted.append(names.index(c))
                 else:
-                    raise GanZooError(f"unknown CIFAR-10 class {c!r}; use one of {names} or an index 0-9")
-            keep = np.isin(np.asarray(dataset.targets), wanted)
-            dataset.data = dataset.data[keep]
-            dataset.targets = [t for t, k in zip(dataset.targets, keep) if k]
+                    raise GanZooError(
+                        f"unknown {self.title} class {c!r}; use one of {names} or an index 0-{len(names) - 1}"
+                    )
+            keep = np.isin(np.asarray(dataset.targets), wanted)  # (N,) bool
+            dataset.data = dataset.data[keep]  # MNIST: a uint8 tensor, CIFAR-10: a numpy array
+            targets = dataset.targets  # MNIST: a tensor, CIFAR-10: a list
+            dataset.targets = targets[keep] if isinstance(targets, torch.Tensor) else [t for t, k in zip(targets, keep) if k]
         return dataset
+
+
+_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+
+
+class MNISTDataModule(_TorchvisionImages):
+    """MNIST train split, 60k 28×28 digits in [-1, 1]; batches are (x (B, 1, S, S), y (B,))."""
+
+    title, native_size, native_channels, num_classes = "MNIST", 28, 1, 10
+    folder, expected_files, dataset_cls = "MNIST/raw", _MNIST_FILES, datasets.MNIST
+    metric_domain = "mnist"
+
+
+class FashionMNISTDataModule(_TorchvisionImages):
+    """Fashion-MNIST train split, 60k 28×28 clothing images in [-1, 1], 10 classes."""
+
+    title, native_size, native_channels, num_classes = "Fashion-MNIST", 28, 1, 10
+    folder, expected_files, dataset_cls = "FashionMNIST/raw", _MNIST_FILES, datasets.FashionMNIST
+    metric_domain = "fashion_mnist"
+
+
+class CIFAR10DataModule(_TorchvisionImages):
+    """CIFAR-10 train split, 50k 32×32 RGB images in [-1, 1] (``classes: [horse]``: one class, the seed's
+    mode-collapse setting)."""
+
+    title, native_size, native_channels, num_classes = "CIFAR-10", 32, 3, 10
+    folder, dataset_cls = "cifar-10-batches-py", CIFAR10NoChecksum
+    expected_files = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
+

@@ -2,30 +2,56 @@
 
 Per training batch (one real minibatch x of size B):
 
-    1. z ~ p(z);  x̃ = G(z) without gradients                          # (B, ...)
-    2. D step:   minimize d_loss(x, x̃) w.r.t. θ_D, then after_d_step()  # e.g. weight clipping
+    1. z ~ p(z);  x̃ = G(z) without gradients                              # (B, ...)
+    2. D step:   (L_D, stats) = d_loss(x, x̃);  minimize L_D w.r.t. θ_D;  after_d_step(stats)
     3. once every ``critic_steps()`` D steps:
-       G step:   z ~ p(z); minimize g_loss(x, G(z)) w.r.t. θ_G, then after_g_step()  # e.g. EMA update
+       G step:   z ~ p(z);  (L_G, stats) = g_loss(x, G(z));  minimize L_G w.r.t. θ_G;  EMA;  after_g_step(stats)
 
-A variant subclasses ``GANModule`` and writes ``d_loss``/``g_loss`` (and hooks) like its paper's
-algorithm box. Every piece of training state is a buffer, so checkpoints carry it:
-``d_updates``/``g_updates`` (optimizer steps taken per network), ``critic_streak`` (D steps since the
-last G step) and the generator EMA (``AveragedModel``).
+The contract a variant writes against (it reads like the paper's algorithm box):
 
-Units: with manual optimization Lightning's ``global_step`` counts the steps of *both* optimizers,
-so ``trainer.max_steps`` = d_updates + g_updates, not generator iterations. With n_critic = 1,
+* ``d_loss(real, fake, labels)`` / ``g_loss(real, fake, labels)`` return ``(loss, stats)``: the loss with its
+  graph, and a small mapping of what the step measured (detached scalars on the device). A bare loss
+  tensor is accepted too. The base logs the stats (``train/<name>``, one place) and hands them, with the
+  loss under ``d_loss``/``g_loss``, to ``after_d_step(stats)`` / ``after_g_step(stats)``. Nothing a step
+  measured is parked in buffers or attributes for a later hook, and no loss function logs.
+* ``critic_steps()``: D steps per G step (a schedule may read the host counter ``num_g_updates``).
+* ``on_gan_fit_start()``: the variant's checks at fit start (e.g. the nets against the data module).
+* ``generate`` / ``discriminate`` / ``features``: how the nets are called (conditional variants pass
+  labels). ``features(x, labels)`` are D's intermediate features for feature matching, minibatch
+  discrimination and the semi-supervised GAN.
+* A variant with a different loop (InfoGAN's codes, ProGAN's growth) overrides ``training_step`` in its own
+  file and reuses ``d_update`` / ``g_update`` / ``generator_turn``.
+
+Base behaviour cannot be dropped: ``on_fit_start`` (the per-rank noise offset under DDP),
+the checkpoint hooks (RNG state), ``configure_optimizers`` (fixed (G, D) order),
+``optimizer_step_on``, ``d_update`` / ``g_update`` (counters, EMA) and ``sample`` are *final*: a subclass
+that defines one of them fails at class creation with the hook to use instead.
+
+Training state is in buffers, so checkpoints carry it: ``d_updates`` / ``g_updates`` (optimizer steps per
+net), ``critic_streak`` (D steps since the last G step) and the generator EMA (``AveragedModel``). The
+counters that decide control flow are mirrored on the host (``num_d_updates``, ``num_g_updates``), so no
+step reads a device value back; the buffers are written alongside (in-place adds, no sync) and read back
+only when a state dict is loaded.
+
+**Rule for schedule state (ProGAN's stage and α, any counter a schedule reads): keep it off the
+generator.** The EMA is ``AveragedModel(use_buffers=True)``, which averages G's *buffers* as well as its
+parameters; an integer buffer averaged with decay truncates (a stage counter going 0 → 1 stays 0 in the EMA
+copy). Keep such state on the ``GANModule`` (or derive it from its buffers) and pass it into G's forward.
+
+Units: with manual optimization Lightning's ``global_step`` counts the steps of *both* optimizers, so
+``trainer.max_steps`` = d_updates + g_updates, not generator iterations: with n_critic = 1,
 ``max_steps: 2000`` is 1000 batches.
 
-Optimizers are fixed in the order (G, D). Each update runs inside ``toggled_optimizer`` (so the other
-net's parameters get no gradients) and uses ``manual_backward`` (so AMP grad scaling and DDP gradient
-sync go through Lightning's precision plugin and strategy).
+Each update runs inside ``toggled_optimizer`` (so the other net's parameters get no gradients) and uses
+``manual_backward`` (so AMP grad scaling and DDP gradient sync go through Lightning's precision plugin
+and strategy).
 """
 
 from __future__ import annotations
 
 import warnings
 from functools import partial
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Union
 
 import lightning as L
 import torch
@@ -33,24 +59,31 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-__all__ = ["GANModule", "LatentPrior", "sample_latent"]
+from gan_zoo.sampling import LatentPrior, class_rows, label_count, sample_latent, sampling_inputs
+
+__all__ = ["GANModule", "LatentPrior", "StepStats", "LossOutput", "sample_latent", "adam"]
 
 # The nets are injected modules on purpose: LightningCLI/create_model store their class_path/init_args
 # config in hparams (not the modules), which Lightning's "ignore nn.Module hparams" advice would strip.
 warnings.filterwarnings("ignore", message=r"Attribute '(generator|discriminator)' is an instance of `nn.Module`")
 
-LatentPrior = Literal["normal", "uniform"]
+StepStats = dict[str, Tensor]
+"""What one update measured: name -> detached scalar tensor (logged as ``train/<name>``)."""
 
+LossOutput = Union[Tensor, tuple[Tensor, StepStats]]
+"""What ``d_loss`` / ``g_loss`` return: ``(loss, stats)`` or a bare loss."""
 
-def sample_latent(
-    n: int, latent_dim: int, prior: LatentPrior = "normal", generator: torch.Generator | None = None
-) -> Tensor:
-    """z ~ N(0, I) or U(-1, 1)^latent_dim, shape (n, latent_dim), on the CPU (move it after)."""
-    if prior == "normal":
-        return torch.randn(n, latent_dim, generator=generator)
-    if prior == "uniform":
-        return torch.rand(n, latent_dim, generator=generator) * 2 - 1
-    raise ValueError(f"unknown latent prior {prior!r}; use 'normal' or 'uniform'")
+# Methods that carry base behaviour; a subclass must use the hook named beside each instead.
+FINAL_METHODS = {
+    "on_fit_start": "on_gan_fit_start()",
+    "on_save_checkpoint": "buffers (saved with the state dict)",
+    "on_load_checkpoint": "buffers (restored with the state dict)",
+    "configure_optimizers": "g_optimizer / d_optimizer arguments or default_g_optimizer / default_d_optimizer",
+    "optimizer_step_on": "d_loss / g_loss",
+    "d_update": "d_loss and after_d_step(stats)",
+    "g_update": "g_loss and after_g_step(stats)",
+    "sample": "generate() and the generator net's draw_latent()",
+}
 
 
 def adam(lr: float, betas: tuple[float, float]) -> Callable[[Any], torch.optim.Optimizer]:
@@ -58,8 +91,16 @@ def adam(lr: float, betas: tuple[float, float]) -> Callable[[Any], torch.optim.O
     return partial(torch.optim.Adam, lr=lr, betas=betas)
 
 
+def split_loss_output(output: LossOutput) -> tuple[Tensor, StepStats]:
+    """``(loss, stats)`` from what ``d_loss`` / ``g_loss`` returned."""
+    if isinstance(output, Tensor):
+        return output, {}
+    loss, stats = output
+    return loss, dict(stats)
+
+
 class GANModule(L.LightningModule):
-    """Shared adversarial training loop with manual optimization.
+    """Shared adversarial training loop with manual optimization (see the module docstring).
 
     Args:
         generator: a net with an int ``latent_dim`` attribute mapping z (B, latent_dim) to samples.
@@ -70,11 +111,24 @@ class GANModule(L.LightningModule):
         latent_prior: distribution of z.
         ema_decay: if set, keep an exponential moving average of G's weights (and buffers) with this
             decay, updated after every G step; ``sample`` then uses it by default.
+
+    Variants forward these with ``super().__init__(**kwargs)`` (jsonargparse reads the base signature
+    through it, so ``--help`` and configs still see typed arguments); a variant whose paper changes a
+    base default (WGAN's n_critic = 5) names that argument in its own signature and passes it on.
     """
 
     # Paper defaults; a variant overrides these two factories. Radford et al. 2015: Adam(2e-4, β1=0.5).
     default_g_optimizer: Callable[[Any], torch.optim.Optimizer] = staticmethod(adam(2e-4, (0.5, 0.999)))
     default_d_optimizer: Callable[[Any], torch.optim.Optimizer] = staticmethod(adam(2e-4, (0.5, 0.999)))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, instead in FINAL_METHODS.items():
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__}.{name} overrides GANModule.{name}, which carries base behaviour "
+                    f"(counters, EMA, DDP noise, checkpoint state); use {instead} instead"
+                )
 
     def __init__(
         self,
@@ -87,11 +141,11 @@ class GANModule(L.LightningModule):
         ema_decay: float | None = None,
     ) -> None:
         super().__init__()
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        self.save_hyperparameters()  # the variant's values win (WGAN's n_critic = 5 even if not passed on)
+        if self.hparams.n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {self.hparams.n_critic}")
         if not isinstance(getattr(generator, "latent_dim", None), int):
             raise ValueError(f"{type(generator).__name__} needs an int attribute `latent_dim` (the size of z)")
-        self.save_hyperparameters()
         self.automatic_optimization = False
         self.generator = generator
         self.discriminator = discriminator
@@ -100,6 +154,9 @@ class GANModule(L.LightningModule):
         self.register_buffer("d_updates", torch.zeros((), dtype=torch.long))
         self.register_buffer("g_updates", torch.zeros((), dtype=torch.long))
         self.register_buffer("critic_streak", torch.zeros((), dtype=torch.long))  # D steps since last G step
+        # Host mirrors of the three counters: control flow and callbacks read these, never the buffers.
+        self.num_d_updates = self.num_g_updates = self._critic_streak = 0
+        self.register_load_state_dict_post_hook(GANModule._read_counters_back)
         self.generator_ema: AveragedModel | None = None
         if ema_decay is not None:
             if not 0.0 < ema_decay < 1.0:
@@ -109,33 +166,38 @@ class GANModule(L.LightningModule):
             )
 
     # ------------------------------------------------------------------ what a variant writes
-    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
-        """Discriminator loss on a real batch and a detached fake batch. Log diagnostics with ``log_train``."""
+    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
+        """Discriminator loss on a real batch and a detached fake batch: ``(loss, stats)``."""
         raise NotImplementedError
 
-    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         """Generator loss; ``fake`` carries gradients to G. ``real`` is there for feature matching."""
         raise NotImplementedError
 
-    def after_d_step(self) -> None:
-        """Runs after every D update (weight clipping, k_t updates, ...)."""
+    def after_d_step(self, stats: StepStats) -> None:
+        """Runs after every D update with what ``d_loss`` measured (weight clipping, k_t updates, ...)."""
 
-    def after_g_step(self) -> None:
-        """Runs after every G update. The base keeps the generator EMA."""
-        if self.generator_ema is not None:
-            self.generator_ema.update_parameters(self.generator)
+    def after_g_step(self, stats: StepStats) -> None:
+        """Runs after every G update (and after the base's EMA update) with what ``g_loss`` measured."""
 
     def critic_steps(self) -> int:
-        """D steps before the next G step; a schedule may depend on ``self.g_updates``."""
+        """D steps before the next G step; a schedule may depend on the host counter ``num_g_updates``."""
         return self.hparams.n_critic
 
-    # ------------------------------------------------------------------ generation
+    def on_gan_fit_start(self) -> None:
+        """The variant's fit-start hook; runs after the base's (``self.trainer`` is attached)."""
+
+    # ------------------------------------------------------------------ the nets
     @property
     def latent_dim(self) -> int:
         return self.generator.latent_dim
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        return sample_latent(n, self.latent_dim, self.hparams.latent_prior, generator).to(self.device)
+        """G's input for ``n`` samples during training, on this module's device."""
+        draw = getattr(self.generator, "draw_latent", None)
+        prior = self.hparams.latent_prior
+        z = draw(n, prior, generator) if callable(draw) else sample_latent(n, self.latent_dim, prior, generator)
+        return z.to(self.device)
 
     def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
         """G(z); conditional variants override this to use ``labels``."""
@@ -145,47 +207,71 @@ class GANModule(L.LightningModule):
         """D(x) logits (B,); conditional variants override this to use ``labels``."""
         return self.discriminator(x)
 
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """D's intermediate features (B, F) for feature matching and friends (``discriminator.features``)."""
+        features = getattr(self.discriminator, "features", None)
+        if not callable(features):
+            raise TypeError(
+                f"{type(self.discriminator).__name__} has no features(x) method; feature matching, minibatch "
+                "discrimination and the semi-supervised GAN need a discriminator that exposes one"
+            )
+        return features(x)
+
     def grid_labels(self, n: int) -> Tensor | None:
-        """Labels for sample grids; conditional variants return one class per row."""
-        return None
+        """Labels for sample grids: one class per row for nets that take labels, else None."""
+        k = label_count(self.generator)
+        return None if k is None else class_rows(n, k).to(self.device)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.generate(z, labels)
 
     @torch.no_grad()
     def sample(
-        self, n: int, labels: Tensor | None = None, seed: int | None = None, use_ema: bool | None = None
+        self, n: int, labels: Tensor | None = None, seed: int | None = None, *, use_ema: bool | None = None
     ) -> Tensor:
         """``n`` samples from G in eval mode (batch norm uses running statistics).
 
+        The protocol every callback, metric, notebook and pretrained generator shares
+        (``gan_zoo.sampling.sampling_inputs``): z from the training prior, and for nets that take labels,
+        ``labels`` or balanced classes.
+
         Args:
             n: number of samples.
-            labels: (n,) class indices for conditional models.
+            labels: (n,) class indices (conditional models, InfoGAN's categorical code); default: balanced.
             seed: makes z (and so the samples) reproducible; ``None`` draws from the global RNG.
             use_ema: use the EMA generator; default: whenever one is kept.
         Returns:
             (n, ...) samples, e.g. (n, C, H, W) images in [-1, 1].
         """
-        rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = self.sample_latent(n, generator=rng)
         if use_ema is None:
             use_ema = self.generator_ema is not None
         if use_ema and self.generator_ema is None:
             raise ValueError("use_ema=True but this model keeps no EMA; set ema_decay when training")
         net = self.generator_ema.module if use_ema else self.generator
+        z, labels = sampling_inputs(net, n, self.hparams.latent_prior, labels, seed)
         was_training = net.training
         net.eval()
         try:
-            return self.generate(z, labels if labels is None else labels.to(self.device), net=net)
+            return self.generate(z.to(self.device), None if labels is None else labels.to(self.device), net=net)
         finally:
             net.train(was_training)
 
+    # ------------------------------------------------------------------ base behaviour (final)
     def on_fit_start(self) -> None:
         # Lightning seeds every DDP rank with the same seed, so each rank would draw the *same* z and the
         # all-reduced G gradient would see B distinct fakes instead of B x world_size. Offset the torch
         # RNG by the rank (data sharding uses the sampler's own seed and is unaffected).
         if self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
+        self.on_gan_fit_start()
+
+    @staticmethod
+    def _read_counters_back(module: "GANModule", incompatible_keys: Any) -> None:
+        """Host counters <- buffers after any ``load_state_dict`` (a resumed fit, ``load_from_checkpoint``):
+        one read at load time, never inside a step."""
+        module.num_d_updates = int(module.d_updates)
+        module.num_g_updates = int(module.g_updates)
+        module._critic_streak = int(module.critic_streak)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The noise stream is training state too: with it, resuming from an epoch-end checkpoint
@@ -212,7 +298,6 @@ class GANModule(L.LightningModule):
             ):
                 self.hparams[key] = value
 
-    # ------------------------------------------------------------------ the loop
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         # Fixed order (G, D) for every model.
         return [
@@ -220,6 +305,7 @@ class GANModule(L.LightningModule):
             self.d_optimizer_factory(self.discriminator.parameters()),
         ]
 
+    # ------------------------------------------------------------------ the loop
     @staticmethod
     def unpack_batch(batch: Any) -> tuple[Tensor, Tensor | None]:
         """(x, y), [x] or x -> (x, y or None)."""
@@ -227,44 +313,57 @@ class GANModule(L.LightningModule):
             return batch[0], (batch[1] if len(batch) > 1 else None)
         return batch, None
 
-    def log_train(self, **values: Tensor | float) -> None:
-        """Log scalars under ``train/`` once per step."""
-        self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, on_epoch=False, prog_bar=True)
+    def log_stats(self, stats: StepStats) -> None:
+        """Log what a step measured under ``train/`` (the one place the loop logs)."""
+        self.log_dict({f"train/{k}": v for k, v in stats.items()}, on_step=True, on_epoch=False, prog_bar=True)
 
-    def optimizer_step_on(self, optimizer: Any, loss_fn: Callable[[], Tensor]) -> Tensor:
+    def optimizer_step_on(self, optimizer: Any, loss_fn: Callable[[], LossOutput]) -> tuple[Tensor, StepStats]:
         """One AMP/DDP-safe update: toggle, zero grads, backward through the precision plugin, step."""
         with self.toggled_optimizer(optimizer):
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn()
+            loss, stats = split_loss_output(loss_fn())
             self.manual_backward(loss)
             optimizer.step()
-        return loss.detach()
+        return loss.detach(), stats
 
-    def d_update(self, loss_fn: Callable[[], Tensor]) -> None:
-        """One D step with its bookkeeping: counters, ``after_d_step``, logging."""
-        d_loss = self.optimizer_step_on(self.optimizers()[1], loss_fn)
-        self.d_updates += 1
-        self.critic_streak += 1
-        self.after_d_step()
-        self.log_train(d_loss=d_loss)
+    def d_update(self, loss_fn: Callable[[], LossOutput]) -> StepStats:
+        """One D step with its bookkeeping: counters, logging, ``after_d_step(stats)``. Returns the stats."""
+        loss, stats = self.optimizer_step_on(self.optimizers()[1], loss_fn)
+        stats = {"d_loss": loss, **stats}
+        self.num_d_updates += 1
+        self._critic_streak += 1
+        self.d_updates.add_(1)  # in-place on the device: no host sync
+        self.critic_streak.add_(1)
+        self.log_stats(stats)
+        self.after_d_step(stats)
+        return stats
 
     def generator_turn(self) -> bool:
-        """True once ``critic_steps()`` D steps have run since the last G step."""
-        return int(self.critic_streak) >= self.critic_steps()
+        """True once ``critic_steps()`` D steps have run since the last G step (host counters only)."""
+        return self._critic_streak >= self.critic_steps()
 
-    def g_update(self, loss_fn: Callable[[], Tensor]) -> None:
-        """One G step with its bookkeeping: counters, ``after_g_step`` (EMA), logging."""
-        g_loss = self.optimizer_step_on(self.optimizers()[0], loss_fn)
-        self.g_updates += 1
+    def g_update(self, loss_fn: Callable[[], LossOutput]) -> StepStats:
+        """One G step with its bookkeeping: counters, EMA, logging, ``after_g_step(stats)``."""
+        loss, stats = self.optimizer_step_on(self.optimizers()[0], loss_fn)
+        stats = {"g_loss": loss, **stats}
+        self.num_g_updates += 1
+        self._critic_streak = 0
+        self.g_updates.add_(1)
         self.critic_streak.zero_()
-        self.after_g_step()
-        self.log_train(g_loss=g_loss)
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
+        self.log_stats(stats)
+        self.after_g_step(stats)
+        return stats
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
+    def training_step(self, batch: Any, batch_idx: int) -> StepStats:
+        """One D step and, on G's turn, one G step. Returns what they measured (callbacks receive it as
+        ``outputs`` in ``on_train_batch_end``)."""
         real, labels = self.unpack_batch(batch)
         n = real.shape[0]
         with torch.no_grad():
             fake = self.generate(self.sample_latent(n), labels)  # (B, ...) no graph into G
-        self.d_update(lambda: self.d_loss(real, fake, labels))
+        stats = self.d_update(lambda: self.d_loss(real, fake, labels))
         if self.generator_turn():
-            self.g_update(lambda: self.g_loss(real, self.generate(self.sample_latent(n), labels), labels))
+            stats |= self.g_update(lambda: self.g_loss(real, self.generate(self.sample_latent(n), labels), labels))
+        return stats

@@ -16,9 +16,8 @@ M_global has not gone below its best value for that many D steps, both learning 
 ``lr_decay_factor`` (0.5) and the count restarts. The best value and the count are buffers, and the
 learning rates live in the optimizer state, so a resumed run continues the same schedule.
 
-One training batch: a D step on L_D, then ``after_d_step`` updates k_t and the plateau counter from the
-D step's L(x) and L(G(z_D)) (kept as buffers between the loss and the hook), then a G step on L_G with a
-fresh z_G. ``max_steps`` counts both optimizers' steps: ``max_steps: 2000`` is 1,000 batches.
+One training batch: a D step on L_D, whose stats carry L(x) and L(G(z_D)); ``after_d_step(stats)`` updates
+k_t (and the plateau counter) from them; then a G step on L_G with a fresh z_G. ``max_steps`` counts both optimizers' steps: ``max_steps: 2000`` is 1,000 batches.
 
 ``discriminate(x)`` returns the per-sample energy L(x) (B,) — lower means "more real", unlike the logits
 of the other models.
@@ -35,12 +34,12 @@ Deviations from the paper:
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import torch
-from lightning.pytorch.cli import OptimizerCallable
-from torch import Tensor, nn
+from torch import Tensor
 
-from gan_zoo.models.base import GANModule, LatentPrior
+from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats
 from gan_zoo.registry import register_model
 
 __all__ = ["BEGAN", "update_k", "m_global", "reconstruction_energy", "plateau_step"]
@@ -91,7 +90,8 @@ class BEGAN(GANModule):
 
     ``max_steps`` counts D + G steps (two per batch).
 
-    Args (beyond ``GANModule``; ``latent_prior`` defaults to the paper's uniform z ∈ [−1, 1]^N_z):
+    Args (beyond ``GANModule``'s, which pass through ``**kwargs``):
+        latent_prior: the paper's uniform z ∈ [−1, 1]^N_z by default.
         gamma: γ, the diversity ratio in (0, 1].
         lambda_k: λ_k, the learning rate of k_t.
         k_init: k_0.
@@ -105,20 +105,16 @@ class BEGAN(GANModule):
 
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        n_critic: int = 1,
+        *,
         latent_prior: LatentPrior = "uniform",
-        ema_decay: float | None = None,
         gamma: float = 0.5,
         lambda_k: float = 0.001,
         k_init: float = 0.0,
         lr_decay_patience: int | None = None,
         lr_decay_factor: float = 0.5,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay)
+        super().__init__(latent_prior=latent_prior, **kwargs)
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {gamma}; the paper uses 0.3-0.7")
         if not 0.0 <= k_init <= 1.0:
@@ -130,9 +126,6 @@ class BEGAN(GANModule):
         self.register_buffer("k", torch.tensor(k_init, dtype=torch.float32))  # k_t, saved with the checkpoint
         self.register_buffer("best_m_global", torch.tensor(float("inf")))  # plateau detector state
         self.register_buffer("steps_since_best", torch.zeros((), dtype=torch.long))
-        # L(x) and L(G(z_D)) of the current D step, carried from d_loss to after_d_step (rewritten every step).
-        self.register_buffer("loss_real", torch.zeros(()), persistent=False)
-        self.register_buffer("loss_fake", torch.zeros(()), persistent=False)
 
     def energy(self, x: Tensor) -> Tensor:
         """L(x) per sample (B,)."""
@@ -141,23 +134,26 @@ class BEGAN(GANModule):
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.energy(x)  # (B,) energies: lower is "more real"
 
-    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         loss_real = self.energy(real).mean()  # L(x)
         loss_fake = self.energy(fake).mean()  # L(G(z_D)), G detached
-        self.loss_real.copy_(loss_real.detach())
-        self.loss_fake.copy_(loss_fake.detach())
-        return loss_real - self.k * loss_fake  # L_D (Eq. 4)
+        stats = {
+            "loss_real": loss_real.detach(),
+            "loss_fake": loss_fake.detach(),
+            "k": self.k.clone(),  # k_t used in this step's L_D
+            "m_global": m_global(loss_real.detach(), loss_fake.detach(), self.hparams.gamma),
+        }
+        return loss_real - self.k * loss_fake, stats  # L_D (Eq. 4)
 
-    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         return self.energy(fake).mean()  # L_G = L(G(z_G))
 
-    def after_d_step(self) -> None:
+    def after_d_step(self, stats: StepStats) -> None:
         gamma = self.hparams.gamma
-        measure = m_global(self.loss_real, self.loss_fake, gamma)
-        self.log_train(k=self.k.clone(), m_global=measure, loss_real=self.loss_real.clone(), loss_fake=self.loss_fake.clone())
-        self.k.copy_(update_k(self.k, gamma, self.hparams.lambda_k, self.loss_real, self.loss_fake))
+        self.k.copy_(update_k(self.k, gamma, self.hparams.lambda_k, stats["loss_real"], stats["loss_fake"]))
         if self.hparams.lr_decay_patience is not None:
-            self._decay_on_plateau(float(measure))
+            # Opt-in: the learning rates live on the host, so this reads M_global back once per D step.
+            self._decay_on_plateau(float(stats["m_global"]))
 
     def _decay_on_plateau(self, measure: float) -> None:
         best, stalled, decay = plateau_step(
@@ -169,4 +165,3 @@ class BEGAN(GANModule):
             for optimizer in self.optimizers():
                 for group in optimizer.param_groups:
                     group["lr"] *= self.hparams.lr_decay_factor
-        self.log_train(lr_d=self.optimizers()[1].param_groups[0]["lr"])

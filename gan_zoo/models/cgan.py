@@ -20,32 +20,23 @@ Deviations from the paper:
 * Adam(2e-4, β1 = 0.5) instead of SGD with decaying learning rate and rising momentum.
 * The DCGAN-style conditional nets (label maps as channels) are an extension for Fashion-MNIST and CIFAR-10.
 
-Sampling: ``sample(n, labels=y)`` generates the chosen classes; without labels it draws classes
-uniformly (reproducibly with ``seed``). ``grid_labels(n)`` gives one class per grid row.
+Sampling: ``sample(n, labels=y)`` generates the chosen classes; without labels every class equally often
+(``gan_zoo.sampling.balanced_labels``, the protocol shared with pretrained generators). ``grid_labels(n)``
+gives one class per grid row.
 """
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
-import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.losses import GeneratorLossName
-from gan_zoo.models.base import LatentPrior
 from gan_zoo.models.vanilla_gan import VanillaGAN
 from gan_zoo.registry import register_model
+from gan_zoo.sampling import class_rows
 
 __all__ = ["CGAN", "class_rows"]
-
-
-def class_rows(n: int, num_classes: int) -> Tensor:
-    """``n`` labels laid out one class per row: rows of ceil(n / K) samples, class r in row r (the last
-    row may be shorter; with n < K the first n classes get one sample each). Shape (n,), long."""
-    per_row = max(1, math.ceil(n / num_classes))
-    return torch.arange(n) // per_row
 
 
 @register_model(
@@ -73,23 +64,10 @@ class CGAN(VanillaGAN):
     ``gan_zoo.nets.conditional``). Args are ``VanillaGAN``'s.
     """
 
-    def __init__(
-        self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        n_critic: int = 1,
-        latent_prior: LatentPrior = "normal",
-        ema_decay: float | None = None,
-        g_loss_type: GeneratorLossName = "nonsaturating",
-        real_label: float = 1.0,
-    ) -> None:
-        super().__init__(
-            generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay, g_loss_type, real_label
-        )
-        g_classes = getattr(generator, "num_classes", None)
-        d_classes = getattr(discriminator, "num_classes", None)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        g_classes = getattr(self.generator, "num_classes", None)
+        d_classes = getattr(self.discriminator, "num_classes", None)
         if not isinstance(g_classes, int) or g_classes != d_classes:
             raise GanZooError(
                 f"CGAN needs conditional nets with the same int `num_classes` (got generator {g_classes!r}, "
@@ -100,7 +78,7 @@ class CGAN(VanillaGAN):
     def num_classes(self) -> int:
         return self.generator.num_classes
 
-    def on_fit_start(self) -> None:
+    def on_gan_fit_start(self) -> None:
         # The class count is the data's: a config whose nets disagree with the data module fails here,
         # before any step (a dataset without labels has num_classes None).
         dm = getattr(self.trainer, "datamodule", None)
@@ -111,29 +89,17 @@ class CGAN(VanillaGAN):
                 f"num_classes={data_classes}; set the nets' num_classes to the data's (a labeled dataset is required)"
             )
 
-    def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
+    @staticmethod
+    def _require(labels: Tensor | None, what: str) -> Tensor:
         if labels is None:
-            raise ValueError("CGAN.generate needs labels (B,) of class indices; the batch carried none")
-        return (net or self.generator)(z, labels)
+            raise ValueError(f"CGAN.{what} needs labels (B,) of class indices; the batch carried none")
+        return labels
+
+    def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
+        return (net or self.generator)(z, self._require(labels, "generate"))
 
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        if labels is None:
-            raise ValueError("CGAN.discriminate needs labels (B,) of class indices; the batch carried none")
-        return self.discriminator(x, labels)
+        return self.discriminator(x, self._require(labels, "discriminate"))
 
-    def grid_labels(self, n: int) -> Tensor:
-        return class_rows(n, self.num_classes).to(self.device)
-
-    @torch.no_grad()
-    def sample(
-        self, n: int, labels: Tensor | None = None, seed: int | None = None, use_ema: bool | None = None
-    ) -> Tensor:
-        """``n`` samples of the classes ``labels`` (n,); without labels, classes drawn uniformly
-        (from ``seed`` + 1 when a seed is given, so the draw is reproducible). See ``GANModule.sample``."""
-        if labels is None:
-            rng = torch.Generator().manual_seed(seed + 1) if seed is not None else None
-            labels = torch.randint(self.num_classes, (n,), generator=rng)
-        labels = torch.as_tensor(labels, dtype=torch.long)
-        if labels.shape != (n,):
-            raise ValueError(f"labels must have shape ({n},) to match n, got {tuple(labels.shape)}")
-        return super().sample(n, labels=labels, seed=seed, use_ema=use_ema)
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.discriminator.features(x, self._require(labels, "features"))

@@ -10,8 +10,8 @@ and the game is (Eq. 6)
 With −log Q split per code: cross-entropy for c_cat, a factored-Gaussian NLL for c_cont
 (``gan_zoo.losses.info_categorical_loss`` / ``info_gaussian_nll``), weighted λ_cat and λ_cont.
 
-Per batch (the base loop's order and counters, with the codes kept for Q):
-    1. latent = [z, onehot(c_cat), c_cont];  x̃ = G(latent) without gradients
+Per batch (the base loop's order and counters, with the sampled codes kept for Q):
+    1. (z, c_cat, c_cont) ~ priors;  x̃ = G([z, onehot(c_cat), c_cont]) without gradients
     2. D/Q step:  minimize  BCE(D(x), 1) + BCE(D(x̃), 0) + λ_cat CE(Q_cat(x̃), c_cat) + λ_cont NLL(Q_cont(x̃), c_cont)
                   w.r.t. θ_D (which contains Q's head: Q shares D's body)
     3. G step:    fresh latent;  minimize  −log σ(D(G(latent))) + the same λ-weighted info terms
@@ -36,16 +36,14 @@ import math
 from typing import Any
 
 import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
-from gan_zoo.losses import GeneratorLossName, d_bce_loss, info_categorical_loss, info_gaussian_nll
-from gan_zoo.models.base import LatentPrior, adam, sample_latent
-from gan_zoo.models.cgan import class_rows
+from gan_zoo.losses import d_bce_loss, info_categorical_loss, info_gaussian_nll
+from gan_zoo.models.base import LatentPrior, LossOutput, StepStats, adam
 from gan_zoo.models.vanilla_gan import VanillaGAN
-from gan_zoo.nets.conditional import one_hot_labels
 from gan_zoo.nets.infogan import QOutput
 from gan_zoo.registry import register_model
+from gan_zoo.sampling import sample_latent
 
 __all__ = ["InfoGAN"]
 
@@ -70,11 +68,12 @@ __all__ = ["InfoGAN"]
 class InfoGAN(VanillaGAN):
     """Chen et al. 2016: the GAN game minus λ·L_I, with Q a head on D's body (see the module docstring).
 
-    Args (beyond ``VanillaGAN``):
+    Args (beyond ``VanillaGAN``'s, which pass through ``**kwargs``):
+        latent_prior: z's prior (the paper's: uniform).
         lambda_categorical: λ for the categorical code's cross-entropy (paper: 1).
         lambda_continuous: λ for the continuous codes' Gaussian NLL (released code: 1 with σ fixed).
-    The nets define the code sizes: G's ``num_categories``/``num_continuous`` must equal D's (Q's).
-    ``latent_prior`` is z's prior (the paper's: uniform).
+    The nets define the code sizes: G's ``num_categories``/``num_continuous`` must equal D's (Q's); the
+    generator owns the latent layout (``draw_codes`` / ``make_latent``).
     """
 
     default_g_optimizer = staticmethod(adam(1e-3, (0.5, 0.999)))  # Appendix C: G learns with 1e-3
@@ -82,25 +81,17 @@ class InfoGAN(VanillaGAN):
 
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        n_critic: int = 1,
+        *,
         latent_prior: LatentPrior = "uniform",
-        ema_decay: float | None = None,
-        g_loss_type: GeneratorLossName = "nonsaturating",
-        real_label: float = 1.0,
         lambda_categorical: float = 1.0,
         lambda_continuous: float = 1.0,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay, g_loss_type, real_label
-        )
+        super().__init__(latent_prior=latent_prior, **kwargs)
         sizes = {}
-        for role, net in (("generator", generator), ("discriminator", discriminator)):
+        for role, net in (("generator", self.generator), ("discriminator", self.discriminator)):
             sizes[role] = (getattr(net, "num_categories", None), getattr(net, "num_continuous", None))
-        if sizes["generator"] != sizes["discriminator"] or None in sizes["generator"] or not hasattr(discriminator, "with_q"):
+        if sizes["generator"] != sizes["discriminator"] or None in sizes["generator"] or not hasattr(self.discriminator, "with_q"):
             raise ValueError(
                 f"InfoGAN needs gan_zoo.nets.infogan nets with equal (num_categories, num_continuous); got "
                 f"generator {sizes['generator']}, discriminator {sizes['discriminator']}"
@@ -108,7 +99,6 @@ class InfoGAN(VanillaGAN):
         if lambda_categorical < 0 or lambda_continuous < 0:
             raise ValueError(f"λ weights must be >= 0, got {lambda_categorical}, {lambda_continuous}")
 
-    # ------------------------------------------------------------------ the latent layout
     @property
     def num_categories(self) -> int:
         return self.generator.num_categories
@@ -117,87 +107,62 @@ class InfoGAN(VanillaGAN):
     def num_continuous(self) -> int:
         return self.generator.num_continuous
 
-    def make_latent(self, z: Tensor, categories: Tensor, continuous: Tensor) -> Tensor:
-        """[z (B, Z), onehot(categories (B,)) (B, K), continuous (B, J)] -> G's input (B, Z + K + J)."""
-        onehot = one_hot_labels(categories.to(z.device), self.num_categories, z.dtype)
-        return torch.cat([z, onehot, continuous.to(z)], dim=1)
-
-    def split_latent(self, latent: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Inverse of ``make_latent``: (z (B, Z), category indices (B,), continuous codes (B, J))."""
-        z_dim, k = self.latent_dim, self.num_categories
-        return latent[:, :z_dim], latent[:, z_dim : z_dim + k].argmax(dim=1), latent[:, z_dim + k :]
-
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """z ~ prior, c_cat ~ Cat(K) uniform, c_cont ~ U(−1, 1)^J; returns the whole G input (n, Z + K + J)."""
-        z = sample_latent(n, self.latent_dim, self.hparams.latent_prior, generator)
-        categories = torch.randint(self.num_categories, (n,), generator=generator)
-        continuous = sample_latent(n, self.num_continuous, "uniform", generator)
-        return self.make_latent(z, categories, continuous).to(self.device)
+    def draw_codes(self, n: int) -> tuple[Tensor, Tensor, Tensor]:
+        """(z (n, Z), c_cat (n,), c_cont (n, J)) from the priors, on this module's device."""
+        z, categories, continuous = self.generator.draw_codes(n, self.hparams.latent_prior)
+        return z.to(self.device), categories.to(self.device), continuous.to(self.device)
 
     def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
         """G(latent); ``labels`` (B,), if given, replace the categorical code (so ``sample(n, labels=c)``
         draws chosen code values)."""
-        if labels is not None:
-            noise, _, continuous = self.split_latent(z)
-            z = self.make_latent(noise, labels, continuous)
-        return (net or self.generator)(z)
-
-    def grid_labels(self, n: int) -> Tensor:
-        return class_rows(n, self.num_categories).to(self.device)  # one categorical value per row
+        return (net or self.generator)(z, labels)
 
     # ------------------------------------------------------------------ objectives
-    def info_loss(self, latent: Tensor, q: QOutput) -> tuple[Tensor, Tensor, Tensor]:
-        """(λ_cat·CE + λ_cont·NLL, CE, NLL): −L_I up to the constant H(c), for the codes inside ``latent``."""
-        _, categories, continuous = self.split_latent(latent)
+    def info_loss(self, categories: Tensor, continuous: Tensor, q: QOutput, prefix: str = "") -> tuple[Tensor, StepStats]:
+        """λ_cat·CE + λ_cont·NLL = −L_I up to the constant H(c) (Eq. 4-5), for the codes G was given;
+        with the MI lower bounds H(c) − CE per code kind and Q's categorical accuracy as stats (names
+        start with ``prefix``: the D and G steps both measure them)."""
         ce = info_categorical_loss(q.cat_logits, categories)
         nll = info_gaussian_nll(q.cont_mean, q.cont_log_var, continuous) if self.num_continuous else ce.new_zeros(())
         total = self.hparams.lambda_categorical * ce + self.hparams.lambda_continuous * nll
-        return total, ce, nll
+        stats = {  # H(Cat(K)) = log K; H(U(−1, 1)) = log 2 per dimension
+            f"{prefix}mi_cat": math.log(self.num_categories) - ce.detach(),
+            f"{prefix}mi_cont": self.num_continuous * math.log(2.0) - nll.detach(),
+            f"{prefix}q_acc": (q.cat_logits.detach().argmax(1) == categories).float().mean(),
+        }
+        return total, stats
 
-    def log_info(self, prefix: str, q: QOutput, latent: Tensor, ce: Tensor, nll: Tensor) -> None:
-        _, categories, _ = self.split_latent(latent)
-        # MI lower bound per code kind: H(c) − CE, with H(Cat(K)) = log K and H(U(−1, 1)) = log 2 per dim.
-        self.log_train(**{
-            f"{prefix}_mi_cat": math.log(self.num_categories) - ce.detach(),
-            f"{prefix}_mi_cont": self.num_continuous * math.log(2.0) - nll.detach(),
-            f"{prefix}_q_acc": (q.cat_logits.detach().argmax(1) == categories).float().mean(),
-        })
-
-    def d_info_loss(self, real: Tensor, fake: Tensor, latent: Tensor) -> Tensor:
+    def d_info_loss(self, real: Tensor, fake: Tensor, categories: Tensor, continuous: Tensor) -> LossOutput:
         """Step 2: D's GAN loss plus λ·(−L_I) on the detached fakes; trains D and Q (shared body)."""
         real_logits = self.discriminator(real)  # (B,)
         fake_logits, q = self.discriminator.with_q(fake)  # (B,), Q(c | x̃)
         gan = d_bce_loss(real_logits, fake_logits, real_target=self.hparams.real_label)
-        info, ce, nll = self.info_loss(latent, q)
-        self.log_train(d_real=real_logits.detach().sigmoid().mean(), d_fake=fake_logits.detach().sigmoid().mean())
-        self.log_info("d", q, latent, ce, nll)
-        return gan + info
+        info, stats = self.info_loss(categories, continuous, q, prefix="d_")
+        stats.update(d_real=real_logits.detach().sigmoid().mean(), d_fake=fake_logits.detach().sigmoid().mean())
+        return gan + info, stats
 
-    def g_info_loss(self, latent: Tensor) -> Tensor:
+    def g_info_loss(self, z: Tensor, categories: Tensor, continuous: Tensor) -> LossOutput:
         """Step 3: G's non-saturating (or minimax) loss plus λ·(−L_I); gradients reach G through Q."""
-        fake = self.generate(latent)
+        fake = self.generator(self.generator.make_latent(z, categories, continuous))
         fake_logits, q = self.discriminator.with_q(fake)
-        info, ce, nll = self.info_loss(latent, q)
-        self.log_info("g", q, latent, ce, nll)
-        return self.g_loss_fn(fake_logits) + info
+        info, stats = self.info_loss(categories, continuous, q, prefix="g_")
+        return self.g_loss_fn(fake_logits) + info, stats
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
+    def training_step(self, batch: Any, batch_idx: int) -> StepStats:
         # The base loop, except that the sampled codes are kept for Q's loss.
         real, _ = self.unpack_batch(batch)  # labels are never used: InfoGAN is unsupervised
-        n = real.shape[0]
-        latent = self.sample_latent(n)  # (B, Z + K + J)
+        z, categories, continuous = self.draw_codes(real.shape[0])
         with torch.no_grad():
-            fake = self.generate(latent)
-        self.d_update(lambda: self.d_info_loss(real, fake, latent))
+            fake = self.generator(self.generator.make_latent(z, categories, continuous))
+        stats = self.d_update(lambda: self.d_info_loss(real, fake, categories, continuous))
         if self.generator_turn():
-            g_latent = self.sample_latent(n)
-            self.g_update(lambda: self.g_info_loss(g_latent))
+            g_codes = self.draw_codes(real.shape[0])
+            stats |= self.g_update(lambda: self.g_info_loss(*g_codes))
+        return stats
 
     # ------------------------------------------------------------------ traversals
     @torch.no_grad()
-    def traverse(
-        self, code: int, values: Tensor, seed: int = 0, use_ema: bool | None = None
-    ) -> Tensor:
+    def traverse(self, code: int, values: Tensor, seed: int = 0, use_ema: bool | None = None) -> Tensor:
         """Images with one shared z: row k has c_cat = k, column v has continuous code ``code`` = values[v]
         (the other continuous codes 0). Returns (K, V, C, H, W)."""
         if not 0 <= code < self.num_continuous:
@@ -207,7 +172,7 @@ class InfoGAN(VanillaGAN):
         continuous = torch.zeros(k * v, self.num_continuous)
         continuous[:, code] = values.float().repeat(k)  # (K·V,) row-major: value varies fastest
         categories = torch.arange(k).repeat_interleave(v)
-        latent = self.make_latent(z.expand(k * v, -1), categories, continuous).to(self.device)
+        latent = self.generator.make_latent(z.expand(k * v, -1), categories, continuous).to(self.device)
         images = self.generate_eval(latent, use_ema)
         return images.view(k, v, *images.shape[1:])
 

@@ -19,12 +19,13 @@ Deviations from the paper:
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from typing import Any
+
+from torch import Tensor
 
 from gan_zoo.losses import G_LOSSES, GeneratorLossName, d_bce_loss
-from gan_zoo.models.base import GANModule, LatentPrior
+from gan_zoo.models.base import GANModule, LossOutput
 from gan_zoo.registry import register_model
-from lightning.pytorch.cli import OptimizerCallable
 
 __all__ = ["VanillaGAN"]
 
@@ -43,31 +44,20 @@ __all__ = ["VanillaGAN"]
 class VanillaGAN(GANModule):
     """Goodfellow 2014, Algorithm 1, on logits. See the module docstring for the equations.
 
-    Args (beyond ``GANModule``):
+    Args (beyond ``GANModule``'s, which pass through ``**kwargs``):
         g_loss_type: ``"nonsaturating"`` (−log D(G(z)), default) or ``"minimax"`` (log(1 − D(G(z))), Eq. 1).
         real_label: target for real samples in D's loss; 0.9 is one-sided label smoothing (Salimans 2016).
     """
 
-    def __init__(
-        self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        n_critic: int = 1,
-        latent_prior: LatentPrior = "normal",
-        ema_decay: float | None = None,
-        g_loss_type: GeneratorLossName = "nonsaturating",
-        real_label: float = 1.0,
-    ) -> None:
-        super().__init__(generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay)
+    def __init__(self, *, g_loss_type: GeneratorLossName = "nonsaturating", real_label: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.g_loss_fn = G_LOSSES[g_loss_type]
 
-    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         real_logits = self.discriminate(real, labels)  # (B,)
         fake_logits = self.discriminate(fake, labels)  # (B,)
-        self.log_train(d_real=real_logits.detach().sigmoid().mean(), d_fake=fake_logits.detach().sigmoid().mean())
-        return d_bce_loss(real_logits, fake_logits, real_target=self.hparams.real_label)
+        loss = d_bce_loss(real_logits, fake_logits, real_target=self.hparams.real_label)  # −V(D, G), Eq. 1
+        return loss, {"d_real": real_logits.detach().sigmoid().mean(), "d_fake": fake_logits.detach().sigmoid().mean()}
 
-    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         return self.g_loss_fn(self.discriminate(fake, labels))

@@ -35,13 +35,13 @@ Deviations from the paper:
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import torch
-from lightning.pytorch.cli import OptimizerCallable
-from torch import Tensor, nn
+from torch import Tensor
 
 from gan_zoo.losses import d_wasserstein_loss, g_wasserstein_loss
-from gan_zoo.models.base import GANModule, LatentPrior
+from gan_zoo.models.base import GANModule, LossOutput, StepStats
 from gan_zoo.registry import register_model
 from gan_zoo.regularizers import clip_weights_
 
@@ -70,7 +70,8 @@ class WGAN(GANModule):
 
     ``max_steps`` counts critic + generator steps (see the module docstring).
 
-    Args (beyond ``GANModule``):
+    Args (beyond ``GANModule``'s, which pass through ``**kwargs``):
+        n_critic: critic iterations per generator iteration (Alg. 1: 5).
         clip_value: c, the critic's weights are clamped into [−c, c] after every critic step.
         reference_schedule: use the authors' code's 100-critic-step schedule (``reference_critic_steps``).
     """
@@ -78,37 +79,25 @@ class WGAN(GANModule):
     default_g_optimizer = staticmethod(partial(torch.optim.RMSprop, lr=5e-5))  # Alg. 1: α = 5e-5
     default_d_optimizer = staticmethod(partial(torch.optim.RMSprop, lr=5e-5))
 
-    def __init__(
-        self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        n_critic: int = 5,
-        latent_prior: LatentPrior = "normal",
-        ema_decay: float | None = None,
-        clip_value: float = 0.01,
-        reference_schedule: bool = False,
-    ) -> None:
-        super().__init__(generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay)
+    def __init__(self, *, n_critic: int = 5, clip_value: float = 0.01, reference_schedule: bool = False, **kwargs: Any) -> None:
+        super().__init__(n_critic=n_critic, **kwargs)
         if clip_value <= 0:
             raise ValueError(f"clip_value must be > 0, got {clip_value}; the paper uses 0.01")
         clip_weights_(self.discriminator, clip_value)  # start inside W, so every critic evaluated is in W
 
-    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         real_scores = self.discriminate(real, labels)  # (B,)
         fake_scores = self.discriminate(fake, labels)  # (B,)
         loss = d_wasserstein_loss(real_scores, fake_scores)  # Alg. 1 line 5, negated for descent
-        self.log_train(wasserstein=-loss.detach())  # E[f(x)] − E[f(G(z))]
-        return loss
+        return loss, {"wasserstein": -loss.detach()}  # E[f(x)] − E[f(G(z))]
 
-    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         return g_wasserstein_loss(self.discriminate(fake, labels))  # Alg. 1 line 10
 
-    def after_d_step(self) -> None:
+    def after_d_step(self, stats: StepStats) -> None:
         clip_weights_(self.discriminator, self.hparams.clip_value)  # Alg. 1 line 7
 
     def critic_steps(self) -> int:
         if self.hparams.reference_schedule:
-            return reference_critic_steps(int(self.g_updates), self.hparams.n_critic)
+            return reference_critic_steps(self.num_g_updates, self.hparams.n_critic)
         return self.hparams.n_critic

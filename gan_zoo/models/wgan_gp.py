@@ -34,13 +34,13 @@ Deviations from the paper:
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from gan_zoo.losses import d_wasserstein_loss, g_wasserstein_loss
-from gan_zoo.models.base import GANModule, LatentPrior
+from gan_zoo.models.base import GANModule, LossOutput
 from gan_zoo.registry import register_model
 from gan_zoo.regularizers import gradient_penalty
 
@@ -63,42 +63,32 @@ class WGANGP(GANModule):
 
     ``max_steps`` counts critic + generator steps (see the module docstring).
 
-    Args (beyond ``GANModule``):
+    Args (beyond ``GANModule``'s, which pass through ``**kwargs``):
+        n_critic: critic iterations per generator iteration (Alg. 1: 5).
         gp_weight: λ, the penalty coefficient (10 in every experiment of the paper).
     """
 
     default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9)))  # Alg. 1 defaults
     default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9)))
 
-    def __init__(
-        self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        n_critic: int = 5,
-        latent_prior: LatentPrior = "normal",
-        ema_decay: float | None = None,
-        gp_weight: float = 10.0,
-    ) -> None:
-        super().__init__(generator, discriminator, g_optimizer, d_optimizer, n_critic, latent_prior, ema_decay)
+    def __init__(self, *, n_critic: int = 5, gp_weight: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(n_critic=n_critic, **kwargs)
         if gp_weight < 0:
             raise ValueError(f"gp_weight must be >= 0, got {gp_weight}; the paper uses 10")
-        batch_norms = [n for n, m in discriminator.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        batch_norms = [n for n, m in self.discriminator.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         if batch_norms:
             raise ValueError(
                 f"the critic has batch norm ({batch_norms[0]}), which makes the per-sample gradient penalty "
                 "ill-defined; use gan_zoo.nets.DCGANCritic (layer norm) or a critic without normalization"
             )
 
-    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def d_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         real_scores = self.discriminate(real, labels)  # (B,)
         fake_scores = self.discriminate(fake, labels)  # (B,)
         critic_loss = d_wasserstein_loss(real_scores, fake_scores)  # E[D(x̃)] − E[D(x)]
         penalty = gradient_penalty(lambda x: self.discriminate(x, labels), real, fake)  # Eq. 3, float32
-        self.last_penalty = penalty.detach()  # read by tests and callbacks (not state: recomputed every step)
-        self.log_train(wasserstein=-critic_loss.detach(), gradient_penalty=penalty.detach())
-        return critic_loss + self.hparams.gp_weight * penalty  # Alg. 1 line 7, batch mean
+        loss = critic_loss + self.hparams.gp_weight * penalty  # Alg. 1 line 7, batch mean
+        return loss, {"wasserstein": -critic_loss.detach(), "gradient_penalty": penalty.detach()}
 
-    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+    def g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> LossOutput:
         return g_wasserstein_loss(self.discriminate(fake, labels))  # Alg. 1 line 12

@@ -1,7 +1,10 @@
 """InfoGAN nets (Chen et al. 2016, Appendix C, Table 1 — MNIST), with the size knobs exposed.
 
 Generator input: the whole latent vector [z, onehot(c_cat), c_cont] of size Z + K + J (74 = 62 + 10 + 2 for
-MNIST). ``latent_dim`` = Z is the incompressible noise only; the codes are sampled by the model.
+MNIST). ``latent_dim`` = Z is the incompressible noise only. The generator owns this layout: ``draw_codes``
+samples (z, c_cat, c_cont) from the priors, ``make_latent`` / ``split_latent`` build and take apart the
+input, and ``draw_latent`` is what ``gan_zoo.sampling`` calls, so the model and a pretrained generator sample
+the same way.
 
     G: (B, Z+K+J) -> FC hidden, BN, ReLU -> FC (2w·s0·s0), BN, ReLU -> (B, 2w, s0, s0)
        -> [4×4 up-conv /2, BN, ReLU] × (n − 1) -> 4×4 up-conv /2 -> tanh            (paper: w = 64, hidden = 1024)
@@ -26,6 +29,7 @@ from torch import Tensor, nn
 
 from gan_zoo.nets.dcgan import spatial_plan
 from gan_zoo.nets.layers import check_square_image, init_dcgan_weights_
+from gan_zoo.sampling import LatentPrior, sample_latent
 
 __all__ = ["InfoGANGenerator", "InfoGANDiscriminator", "QOutput"]
 
@@ -83,6 +87,30 @@ class InfoGANGenerator(nn.Module):
         self.conv = nn.Sequential(*layers)
         init_dcgan_weights_(self)
 
+    # ------------------------------------------------------------------ the latent layout
+    def draw_codes(
+        self, n: int, prior: LatentPrior = "uniform", generator: torch.Generator | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """z ~ prior (n, Z), c_cat ~ Cat(K) uniform (n,), c_cont ~ U(−1, 1)^J (n, J), on the CPU (Sec. 7.1)."""
+        z = sample_latent(n, self.latent_dim, prior, generator)
+        categories = torch.randint(self.num_categories, (n,), generator=generator)
+        continuous = sample_latent(n, self.num_continuous, "uniform", generator)
+        return z, categories, continuous
+
+    def make_latent(self, z: Tensor, categories: Tensor, continuous: Tensor) -> Tensor:
+        """[z (B, Z), onehot(categories (B,)) (B, K), continuous (B, J)] -> G's input (B, Z + K + J)."""
+        onehot = F.one_hot(categories.to(z.device).long(), self.num_categories).to(z)
+        return torch.cat([z, onehot, continuous.to(z)], dim=1)
+
+    def split_latent(self, latent: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Inverse of ``make_latent``: (z (B, Z), category indices (B,), continuous codes (B, J))."""
+        z_dim, k = self.latent_dim, self.num_categories
+        return latent[:, :z_dim], latent[:, z_dim : z_dim + k].argmax(dim=1), latent[:, z_dim + k :]
+
+    def draw_latent(self, n: int, prior: LatentPrior = "uniform", generator: torch.Generator | None = None) -> Tensor:
+        """A whole input (n, Z + K + J) drawn from the priors (``gan_zoo.sampling`` calls this)."""
+        return self.make_latent(*self.draw_codes(n, prior, generator))
+
     def forward(self, latent: Tensor, labels: Tensor | None = None, continuous: Tensor | None = None) -> Tensor:
         """G([z, onehot(c_cat), c_cont]).
 
@@ -102,12 +130,12 @@ class InfoGANGenerator(nn.Module):
                 )
             if continuous is None:
                 continuous = latent.new_zeros(latent.shape[0], self.num_continuous)
-            latent = torch.cat([latent, F.one_hot(labels.long(), k).to(latent), continuous.to(latent)], dim=1)
+            latent = self.make_latent(latent, labels, continuous)
         elif latent.shape[1] == self.input_dim:
             if continuous is not None:
                 raise ValueError("continuous= is only for z alone; the whole latent already holds the codes")
             if labels is not None:
-                latent = torch.cat([latent[:, :z_dim], F.one_hot(labels.long(), k).to(latent), latent[:, z_dim + k :]], dim=1)
+                latent = self.make_latent(latent[:, :z_dim], labels, latent[:, z_dim + k :])
         else:
             raise ValueError(
                 f"InfoGANGenerator expects z ({z_dim} dims) or the whole latent z + codes ({self.input_dim} dims), "
