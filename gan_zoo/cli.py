@@ -106,10 +106,11 @@ Train a GAN. What you usually set:
 Everything else below is LightningCLI's full option list."""
 
 UNOFFERED_SUBCOMMANDS = {
-    "validate": "a GAN has no validation loss; score a checkpoint with `gan-zoo evaluate --ckpt PATH --dataset NAME`",
-    "test": "score a checkpoint with `gan-zoo evaluate --ckpt PATH --dataset NAME`",
     "predict": "draw samples with `gan-zoo sample --ckpt PATH --out grid.png`",
 }
+# validate/test run only for models that define a held-out measure (the semi-supervised GAN's
+# classification error); for the others they end in one line pointing at `gan-zoo evaluate`.
+NO_HELD_OUT_MEASURE = "{model} has no {stage} measure (only the semi-supervised GAN has one); score a checkpoint with `gan-zoo evaluate --ckpt PATH --dataset NAME`"
 
 
 class GanZooHelpFormatter(DefaultHelpFormatter):
@@ -267,8 +268,25 @@ class GanZooCLI(LightningCLI):
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
-        """Only ``fit``: GANs have no validation/test loss (``gan-zoo evaluate`` scores a checkpoint)."""
-        return {"fit": {"model", "train_dataloaders", "val_dataloaders", "datamodule"}}
+        """``fit``, and ``validate``/``test`` for models with a held-out measure (``gan-zoo evaluate``
+        scores the samples of any checkpoint)."""
+        return {
+            "fit": {"model", "train_dataloaders", "val_dataloaders", "datamodule"},
+            "validate": {"model", "dataloaders", "datamodule"},
+            "test": {"model", "dataloaders", "datamodule"},
+        }
+
+    def _require_held_out_measure(self, hook: str, stage: str) -> None:
+        from lightning.pytorch.utilities.model_helpers import is_overridden
+
+        if not is_overridden(hook, self.model):
+            raise GanZooError(NO_HELD_OUT_MEASURE.format(model=type(self.model).__name__, stage=stage))
+
+    def before_validate(self) -> None:
+        self._require_held_out_measure("validation_step", "validation")
+
+    def before_test(self) -> None:
+        self._require_held_out_measure("test_step", "test")
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(SampleGrid, "sample_grid")
@@ -422,6 +440,12 @@ def _sample(argv: list[str]) -> None:
     sample_main(argv)
 
 
+def _pretrained(argv: list[str]) -> None:
+    from gan_zoo.commands import pretrained_main
+
+    pretrained_main(argv)
+
+
 def _evaluate(argv: list[str]) -> None:
     from gan_zoo.evaluate import evaluate_main
 
@@ -429,7 +453,7 @@ def _evaluate(argv: list[str]) -> None:
 
 
 # Subcommands outside LightningCLI: name -> function(argv).
-EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate}
+EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate, "pretrained": _pretrained}
 
 
 def _one_line(err: BaseException) -> str:

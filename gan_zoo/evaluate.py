@@ -3,6 +3,7 @@
     gan-zoo evaluate --ckpt runs/dcgan/mnist/.../last.ckpt --dataset mnist \
         --metrics domain_fid domain_is class_coverage --num-samples 10000 --num-real 10000 --out report.json
     gan-zoo evaluate --pretrained hub/dcgan-mnist --dataset mnist        # a save_pretrained folder
+    gan-zoo evaluate --pretrained dcgan-mnist --dataset mnist            # a shipped generator, by name
 
 The checkpoint's class comes from its ``_class_path`` (a gan_zoo ``GANModule``), tensors are read with
 ``weights_only=True``. Samples and scores go through ``gan_zoo.metrics.driver`` (the driver
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gan-zoo evaluate", description="Score a trained GAN; writes a JSON report.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--ckpt", help="training checkpoint (.ckpt) written by `gan-zoo fit`")
-    src.add_argument("--pretrained", help="folder written by `gan-zoo export` / gan_zoo.save_pretrained")
+    src.add_argument("--pretrained", help="a name from `gan-zoo pretrained`, a folder written by `gan-zoo export` / "
+                                          "gan_zoo.save_pretrained, or hf://owner/repo/folder")
     p.add_argument("--dataset", required=True, choices=list(REFERENCE_DATASETS),
                    help="the real data; mnist/fashion_mnist also pick the domain classifier (cifar10: fid/is only)")
     p.add_argument("--data-dir", default=None, help="data root (default: $GAN_ZOO_DATA)")
@@ -123,8 +125,10 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         out = Path(ns.out)
     elif ns.ckpt:
         out = Path(ns.ckpt).with_suffix(".eval.json")
-    else:
+    elif Path(ns.pretrained).is_dir() and "://" not in ns.pretrained:
         out = Path(ns.pretrained) / "eval.json"
+    else:  # a registry name or a remote source: never write into the package or a cache
+        out = Path(ns.pretrained.split("://")[-1].replace("/", "_") + ".eval.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"report: {out}")

@@ -124,7 +124,7 @@ CASES = [
                                             f"--data.init_args.data_dir={out / 'nothing'}",
                                             "--data.init_args.download=false", f"--trainer.default_root_dir={out}"],
          ("MNIST not found",)),
-    Case("validate_is_not_offered", lambda f, out: ["validate", "--config", DIGITS], ("gan-zoo evaluate",)),
+    Case("validate_without_held_out_measure", lambda f, out: ["validate", "--config", DIGITS], ("gan-zoo evaluate",)),
     Case("export_pickle_payload", lambda f, out: ["export", "--ckpt", str(f["pickle"]), "--out", str(out)],
          ("payload.ckpt", "weights-only"), lambda f, out: [f["marker"], out / "generator.safetensors"]),
     Case("sample_pickle_payload", lambda f, out: ["sample", "--ckpt", str(f["pickle"]), "--out", str(out / "g.png")],

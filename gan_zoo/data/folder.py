@@ -82,7 +82,7 @@ class ImageFolderDataModule(GANDataModule):
         center_crop: int | None = None,
         data_dir: str | None = None,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         limit_samples: int | None = None,
         skip_unreadable: bool = False,
     ) -> None:
@@ -116,7 +116,7 @@ class CelebADataModule(ImageFolderDataModule):
         center_crop: int | None = 178,
         data_dir: str | None = None,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         limit_samples: int | None = None,
         skip_unreadable: bool = False,
     ) -> None:

@@ -1,4 +1,8 @@
-"""MNIST, Fashion-MNIST and CIFAR-10 through torchvision, with offline-friendly errors."""
+"""MNIST, Fashion-MNIST and CIFAR-10 through torchvision, with offline-friendly errors.
+
+All three fit in memory (47 MB, 47 MB and 150 MB as uint8), so by default they train from the device
+(``in_memory: true``, see ``GANDataModule``); ``in_memory: false`` goes back to torchvision's per-sample
+PIL pipeline in a DataLoader."""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from PIL import Image
+from torch.utils.data import Dataset, Subset
 from torchvision import datasets
+from torchvision import transforms as T
 
-from gan_zoo.data.base import GANDataModule, image_transform, resolve_data_dir
+from gan_zoo.data.base import GANDataModule, image_transform, pil_steps, resolve_data_dir
 from gan_zoo.errors import DatasetNotFoundError, GanZooError
 
 __all__ = ["MNISTDataModule", "FashionMNISTDataModule", "CIFAR10DataModule", "CIFAR10NoChecksum"]
@@ -72,12 +78,13 @@ class _TorchvisionImages(GANDataModule):
         data_dir: str | None = None,
         image_size: int | None = None,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         limit_samples: int | None = None,
         download: bool = True,
         classes: list[str | int] | None = None,
+        in_memory: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, limit_samples)
+        super().__init__(batch_size, num_workers, limit_samples, in_memory=in_memory)
         self.data_dir = resolve_data_dir(data_dir)
         self.download = download
         self.classes = classes
@@ -113,6 +120,25 @@ class _TorchvisionImages(GANDataModule):
             targets = dataset.targets  # MNIST: a tensor, CIFAR-10: a list
             dataset.targets = targets[keep] if isinstance(targets, torch.Tensor) else [t for t, k in zip(targets, keep) if k]
         return dataset
+
+    def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images (N, C, S, S) uint8, labels (N,)): the decoded arrays torchvision keeps in ``.data``
+        (MNIST: a uint8 tensor (N, 28, 28); CIFAR-10: a uint8 array (N, 32, 32, 3)), resized with the
+        same PIL steps as the DataLoader path when ``image_size`` differs from the native size."""
+        dataset, index = self.train_set, None
+        if isinstance(dataset, Subset):
+            dataset, index = dataset.dataset, torch.as_tensor(list(dataset.indices), dtype=torch.long)
+        images = torch.as_tensor(np.asarray(dataset.data))  # (N, H, W) or (N, H, W, C), uint8
+        labels = torch.as_tensor(np.asarray(dataset.targets), dtype=torch.long)
+        if index is not None:
+            images, labels = images[index], labels[index]
+        steps = pil_steps(self.image_size, self.native_size)
+        if steps:  # resize image by image through PIL, as the DataLoader path does
+            resize = T.Compose(steps)
+            # uint8 (H, W) -> mode "L", (H, W, 3) -> "RGB", as torchvision's __getitem__ builds them
+            images = torch.stack([torch.from_numpy(np.array(resize(Image.fromarray(img.numpy())))) for img in images])
+        images = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)  # (N, C, S, S)
+        return images.contiguous(), labels
 
 
 _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
