@@ -27,6 +27,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import Tensor
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from gan_zoo.callbacks.nonfinite import NonFiniteLossError
 from gan_zoo.errors import DataError
 
 __all__ = ["GANCheckpoint", "interrupt_report"]
@@ -88,7 +89,11 @@ class GANCheckpoint(ModelCheckpoint):
                 self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
             return
         if not isinstance(exception, SIGTERMException):
-            return  # a crash or a non-finite loss: keep the last good checkpoint as it is
+            # A crash or a non-finite loss: keep the last good checkpoint as it is, unless the user asked for
+            # --checkpoint.save_on_exception (never for a non-finite state).
+            if self.save_on_exception and not isinstance(exception, NonFiniteLossError):
+                super().on_exception(trainer, pl_module, exception)
+            return
         signum = self.stop_signal or signal.SIGTERM
         self.stop_signal = signum
         if self.save_last and self._last_global_step_saved != trainer.global_step:
