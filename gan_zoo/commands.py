@@ -1,7 +1,10 @@
-"""Subcommands beside LightningCLI's fit/validate/test: ``export`` and ``sample``.
+"""Subcommands beside LightningCLI's fit/validate/test: ``export``, ``sample`` and ``pretrained``.
 
     gan-zoo export --ckpt runs/.../last.ckpt --out pretrained/dcgan_digits
-    gan-zoo sample --pretrained pretrained/dcgan_digits --num 64 --seed 0 --out grid.png
+    gan-zoo sample --pretrained dcgan-mnist --num 64 --seed 0 --out grid.png      # a name, a folder or hf://
+    gan-zoo sample --pretrained cgan-mnist --labels 7 --interpolate --out strip.png
+    gan-zoo sample --pretrained infogan-mnist --traverse --out traversal.png    # traversal_c0.png, _c1.png
+    gan-zoo pretrained [NAME]                                                   # the shipped generators
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from pathlib import Path
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["export_main", "sample_main"]
+__all__ = ["export_main", "sample_main", "pretrained_main"]
 
 
 def export_main(argv: list[str]) -> None:
@@ -22,37 +25,134 @@ def export_main(argv: list[str]) -> None:
     parser.add_argument("--ckpt", required=True, help="a .ckpt written by `gan-zoo fit`")
     parser.add_argument("--out", required=True, help="folder to write config.yaml and generator.safetensors into")
     parser.add_argument("--no-ema", action="store_true", help="export the raw generator even if an EMA is kept")
+    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                        help="storage precision of the weights (float16: half the size)")
     args = parser.parse_args(argv)
     model = load_gan_checkpoint(args.ckpt)
-    out = save_pretrained(model, args.out, use_ema=False if args.no_ema else None)
+    out = save_pretrained(model, args.out, use_ema=False if args.no_ema else None, dtype=args.dtype)
     print(f"wrote {out / 'config.yaml'} and {out / 'generator.safetensors'}")
 
 
+def _parse_labels(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.replace(",", " ").split()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"labels must be class indices like 3 or 0,1,2, got {text!r}") from err
+
+
+def _with_suffix(path: Path, suffix: str) -> Path:
+    return path.with_name(f"{path.stem}{suffix}{path.suffix}")
+
+
 def sample_main(argv: list[str]) -> None:
-    """Draw a grid of samples from a pretrained folder or a checkpoint and save it as PNG."""
+    """Draw samples from a pretrained generator (name, folder, hf://) or a checkpoint and save them as PNG.
+
+    A grid by default (conditional models: one class per column unless --labels says otherwise);
+    --interpolate: one latent path per row (spherical for Gaussian z); --traverse: InfoGAN's code traversals,
+    one PNG per continuous code (``<out>_c<j>.png``) unless --code picks one.
+    """
     import torch
 
     from gan_zoo.callbacks.sample_grid import save_png_atomic, to_grid
-    from gan_zoo.hub import load_gan_checkpoint, load_pretrained
+    from gan_zoo.hub import PretrainedGenerator, load_gan_checkpoint, load_pretrained
 
-    parser = argparse.ArgumentParser(prog="gan-zoo sample", description=sample_main.__doc__)
+    parser = argparse.ArgumentParser(prog="gan-zoo sample", description=sample_main.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--pretrained", help="a folder made by `gan-zoo export` / save_pretrained")
+    source.add_argument("--pretrained", help="a name from `gan-zoo pretrained`, a folder made by `gan-zoo export`, "
+                                             "or hf://owner/repo/folder")
     source.add_argument("--ckpt", help="a .ckpt written by `gan-zoo fit`")
-    parser.add_argument("--num", type=int, default=64)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--interpolate", action="store_true", help="latent interpolation strip: --num rows x --steps")
+    mode.add_argument("--traverse", action="store_true", help="InfoGAN: sweep each continuous code (rows: c_cat)")
+    parser.add_argument("--num", type=int, default=None,
+                        help="samples in the grid (default 64), or rows of the interpolation strip (default 8)")
+    parser.add_argument("--steps", type=int, default=None, help="columns of a strip / traversal (default 10 / 9)")
+    parser.add_argument("--span", type=float, default=2.0, help="--traverse sweeps each code over [-span, span]")
+    parser.add_argument("--code", type=int, default=None, help="--traverse only this continuous code")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--label", type=int, default=None, help="class to generate (conditional models)")
+    parser.add_argument("--labels", type=_parse_labels, default=None,
+                        help="conditional models: one class for every sample (3), or a list cycled over the samples "
+                             "(grid) / the rows (interpolation): 0,1,2")
+    parser.add_argument("--label", type=int, default=None, help=argparse.SUPPRESS)  # the earlier spelling of --labels K
     parser.add_argument("--out", required=True, help="PNG file to write")
     args = parser.parse_args(argv)
-    if args.num < 1:
+    if args.label is not None:
+        if args.labels is not None:
+            raise GanZooError("give --labels only (--label is its old one-class spelling)")
+        args.labels = [args.label]
+    if args.num is not None and args.num < 1:
         raise GanZooError(f"--num must be at least 1, got {args.num}")
+    if args.steps is not None and args.steps < 2:
+        raise GanZooError(f"--steps must be at least 2, got {args.steps}")
     if not args.out.lower().endswith(".png"):
         raise GanZooError(f"--out must name a .png file, got {args.out!r}")
-    labels = None if args.label is None else torch.full((args.num,), args.label, dtype=torch.long)
-    model = load_pretrained(args.pretrained) if args.pretrained else load_gan_checkpoint(args.ckpt)
+    out = Path(args.out)
+    if args.ckpt:
+        model = load_gan_checkpoint(args.ckpt)
+        sample = model.sample  # GANModule.sample: the protocol a pretrained generator copies
+        # strips and traversals drive the generator net itself (the EMA one when kept), as after export
+        net = model.generator_ema.module if model.generator_ema is not None else model.generator
+        generator = PretrainedGenerator(net, model.hparams.get("latent_prior", "normal"), {}, args.ckpt).eval()
+    else:
+        generator = load_pretrained(args.pretrained)
+        sample = generator.sample
+    num_classes = generator.num_classes
+
+    def label_tensor(n: int) -> torch.Tensor | None:
+        if args.labels is None:
+            return None
+        if num_classes is None:
+            raise GanZooError(f"{args.pretrained or args.ckpt} is unconditional: drop --labels")
+        return torch.tensor(args.labels, dtype=torch.long).repeat(-(-n // len(args.labels)))[:n]
+
     try:
-        samples = model.sample(args.num, labels=labels, seed=args.seed)  # one protocol for both sources
-    except ValueError as err:  # labels for an unconditional model, a class out of range
+        if args.traverse:
+            from gan_zoo.latent_paths import has_codes
+
+            if not has_codes(generator.generator):
+                raise GanZooError(f"{args.pretrained or args.ckpt} has no latent codes to traverse (InfoGAN has); "
+                                  "use --interpolate")
+            if args.labels is not None:
+                raise GanZooError("--traverse shows every categorical code value as a row; drop --labels")
+            steps = args.steps or 9
+            codes = range(generator.generator.num_continuous) if args.code is None else [args.code]
+            values = torch.linspace(-args.span, args.span, steps)
+            for code in codes:
+                images = generator.traverse(code, values, seed=args.seed)  # (K, V, C, H, W)
+                path = out if args.code is not None else _with_suffix(out, f"_c{code}")
+                save_png_atomic(to_grid(images.flatten(0, 1), nrow=steps), path)
+                print(f"wrote {path}")
+            return
+        if args.interpolate:
+            rows, steps = args.num or 8, args.steps or 10
+            images = generator.interpolate(rows, steps, labels=label_tensor(rows), seed=args.seed)  # (R, S, C, H, W)
+            save_png_atomic(to_grid(images.flatten(0, 1), nrow=steps), out)
+        else:
+            n = args.num or 64
+            samples = sample(n, labels=label_tensor(n), seed=args.seed)  # one protocol for every source
+            # balanced labels run 0..K-1 along a row: with K columns each column is one class
+            nrow = num_classes if num_classes is not None and args.labels is None and n >= num_classes else None
+            save_png_atomic(to_grid(samples, nrow=nrow), out)
+    except ValueError as err:  # labels out of range, a code that does not exist
         raise GanZooError(f"cannot sample: {err}") from err
-    save_png_atomic(to_grid(samples), Path(args.out))
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
+
+
+def pretrained_main(argv: list[str]) -> None:
+    """List the shipped pretrained generators (gan_zoo.list_pretrained()) with their measured metrics."""
+    from gan_zoo.zoo import format_pretrained_table, get_pretrained, list_pretrained, not_shipped
+
+    parser = argparse.ArgumentParser(prog="gan-zoo pretrained", description=pretrained_main.__doc__)
+    parser.add_argument("name", nargs="?", help="show one entry in full (training command, protocol, metrics)")
+    args = parser.parse_args(argv)
+    if args.name:
+        import dataclasses
+
+        import yaml
+
+        entry = get_pretrained(args.name)
+        print(yaml.safe_dump({entry.name: {k: v for k, v in dataclasses.asdict(entry).items() if k != "name"}},
+                             sort_keys=False, default_flow_style=None, width=110))
+        return
+    print(format_pretrained_table(list_pretrained(), not_shipped()))

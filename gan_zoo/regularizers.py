@@ -36,7 +36,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["interpolate", "input_gradient_norms", "gradient_penalty", "clip_weights_", "HistoricalAverage"]
+__all__ = ["interpolate", "input_gradient_norms", "gradient_penalty", "drift_penalty", "clip_weights_", "HistoricalAverage"]
 
 
 def interpolate(real: Tensor, fake: Tensor, epsilon: Tensor | None = None) -> Tensor:
@@ -100,6 +100,18 @@ def gradient_penalty(
     x_hat = interpolate(real.float(), fake.float(), epsilon)  # (B, ...), mixed in float32 (ε too)
     norms = input_gradient_norms(critic, x_hat, create_graph=True)  # (B,)
     return (norms - target).pow(2).mean()
+
+
+def drift_penalty(real_scores: Tensor) -> Tensor:
+    """E_{x~P_r}[D(x)²] (Karras et al. 2018, Appendix A.1; weighted by ε_drift = 0.001 there): keeps the
+    critic's scores on real data near zero, which the Wasserstein loss alone leaves free to drift.
+
+    Args:
+        real_scores: (B,) critic scores on real samples.
+    Returns:
+        a float32 scalar (computed in float32 under mixed precision too).
+    """
+    return real_scores.float().pow(2).mean()
 
 
 @torch.no_grad()

@@ -42,8 +42,8 @@ from gan_zoo.losses import d_bce_loss, info_categorical_loss, info_gaussian_nll
 from gan_zoo.models.base import LatentPrior, LossOutput, StepStats, adam
 from gan_zoo.models.vanilla_gan import VanillaGAN
 from gan_zoo.nets.infogan import QOutput
+from gan_zoo.latent_paths import traversal_inputs
 from gan_zoo.registry import register_model
-from gan_zoo.sampling import sample_latent
 
 __all__ = ["InfoGAN"]
 
@@ -165,16 +165,10 @@ class InfoGAN(VanillaGAN):
     def traverse(self, code: int, values: Tensor, seed: int = 0, use_ema: bool | None = None) -> Tensor:
         """Images with one shared z: row k has c_cat = k, column v has continuous code ``code`` = values[v]
         (the other continuous codes 0). Returns (K, V, C, H, W)."""
-        if not 0 <= code < self.num_continuous:
-            raise ValueError(f"code must be in [0, {self.num_continuous - 1}], got {code}")
-        k, v = self.num_categories, len(values)
-        z = sample_latent(1, self.latent_dim, self.hparams.latent_prior, torch.Generator().manual_seed(seed))
-        continuous = torch.zeros(k * v, self.num_continuous)
-        continuous[:, code] = values.float().repeat(k)  # (K·V,) row-major: value varies fastest
-        categories = torch.arange(k).repeat_interleave(v)
-        latent = self.generator.make_latent(z.expand(k * v, -1), categories, continuous).to(self.device)
+        # the inputs come from gan_zoo.latent_paths, shared with PretrainedGenerator.traverse
+        latent = traversal_inputs(self.generator, code, values, self.hparams.latent_prior, seed).to(self.device)
         images = self.generate_eval(latent, use_ema)
-        return images.view(k, v, *images.shape[1:])
+        return images.view(self.num_categories, len(values), *images.shape[1:])
 
     @torch.no_grad()
     def generate_eval(self, latent: Tensor, use_ema: bool | None = None) -> Tensor:

@@ -1,0 +1,382 @@
+"""The zoo's shipped generators and the machinery behind them (gan_zoo.zoo, gan_zoo.hub, gan_zoo.latent_paths,
+`gan-zoo sample` / `gan-zoo pretrained`).
+
+Part 1 uses tiny random models in temporary registries; part 2 checks every generator the package ships.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+import gan_zoo
+from gan_zoo import create_model, load_pretrained, save_pretrained
+from gan_zoo import zoo
+from gan_zoo.callbacks.sample_grid import to_grid
+from gan_zoo.cli import main
+from gan_zoo.errors import GanZooError
+from gan_zoo.hub import sha256_file
+from gan_zoo.latent_paths import interpolation_inputs, slerp, traversal_inputs
+from gan_zoo.sampling import sampling_inputs
+
+EXPECTED_NAMES = ["vanilla_gan-mnist", "dcgan-mnist", "dcgan-fashion_mnist", "cgan-mnist", "cgan-fashion_mnist",
+                  "infogan-mnist", "wgan-mnist", "wgan_gp-mnist", "began-mnist"]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def entry_for(folder: Path, model_name: str, source: str = "package") -> dict:
+    """A registry entry for an exported folder, with the digests of its files as they are now."""
+    return {
+        "model": model_name, "dataset": "tiny", "resolution": [1, 28, 28], "conditional": False, "source": source,
+        "weights_sha256": sha256_file(folder / "generator.safetensors"),
+        "config_sha256": sha256_file(folder / "config.yaml"),
+        "size_bytes": (folder / "generator.safetensors").stat().st_size, "weights": "raw generator, float32",
+        "training": {"command": "none (random init)"}, "metrics": {}, "evaluation": {},
+    }
+
+
+@pytest.fixture
+def tiny_zoo(tmp_path, monkeypatch):
+    """A registry in tmp_path shipping one tiny DCGAN as ``tiny-dcgan``; returns (model, folder, registry path)."""
+    root = tmp_path / "pretrained"
+    model = create_model("dcgan", tiny=True)
+    folder = save_pretrained(model, root / "tiny-dcgan")
+    registry = root / "registry.yaml"
+    registry.write_text(yaml.safe_dump({"generators": {"tiny-dcgan": entry_for(folder, "dcgan")},
+                                        "not_shipped": {"began-tiny": "collapses in short runs"}}))
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", root)
+    monkeypatch.setattr(zoo, "REGISTRY_PATH", registry)
+    return model, folder, registry
+
+
+def read_png(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path)).astype(np.int16)
+
+
+def png_of(grid: torch.Tensor) -> np.ndarray:
+    """What torchvision's save_image writes for a [0, 1] grid, as (H, W[, 3]) uint8 values."""
+    array = grid.mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy().astype(np.int16)
+    return array
+
+
+# ------------------------------------------------------------------------------- part 1: the machinery
+def test_a_name_loads_from_the_package_registry_with_the_checkpoints_samples(tiny_zoo):
+    model, _, _ = tiny_zoo
+    generator = load_pretrained("tiny-dcgan")
+    assert generator.name == "tiny-dcgan"
+    assert torch.equal(generator.sample(6, seed=3), model.sample(6, seed=3))
+    assert [e.name for e in gan_zoo.list_pretrained()] == ["tiny-dcgan"]
+
+
+def test_files_that_disagree_with_the_registry_are_refused(tiny_zoo):
+    _, folder, _ = tiny_zoo
+    # a consistent folder whose weights are not the registered ones: only the registry can tell
+    other = save_pretrained(create_model("dcgan", tiny=True), folder.parent / "other")
+    shutil.copy(other / "generator.safetensors", folder / "generator.safetensors")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config["weights_sha256"] = sha256_file(folder / "generator.safetensors")
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with pytest.raises(GanZooError, match="sha256"):
+        load_pretrained("tiny-dcgan")
+    assert load_pretrained(folder) is not None  # the same folder by path: only its own digest applies
+
+
+def test_an_edited_config_is_refused_by_its_registered_digest(tiny_zoo):
+    _, folder, _ = tiny_zoo
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config["latent_prior"] = "uniform"  # same weights, different samples: must not pass silently
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with pytest.raises(GanZooError, match="config.yaml has sha256"):
+        load_pretrained("tiny-dcgan")
+
+
+def test_a_config_without_a_weights_digest_is_refused(tmp_path):
+    folder = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "p")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    del config["weights_sha256"]
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(GanZooError, match="records no weights_sha256"):
+        load_pretrained(folder)
+
+
+def test_unknown_and_unshipped_names_say_what_exists(tiny_zoo):
+    with pytest.raises(GanZooError, match=r"neither a pretrained name \(tiny-dcgan\)"):
+        load_pretrained("dcgan-cifar99")
+    with pytest.raises(GanZooError, match="not shipped: collapses in short runs"):
+        load_pretrained("began-tiny")
+    with pytest.raises(GanZooError, match="known names: \\['tiny-dcgan'\\]"):
+        zoo.get_pretrained("nope")
+
+
+def test_pinned_digest_must_match(tmp_path):
+    folder = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "p")
+    assert load_pretrained(folder, weights_sha256=sha256_file(folder / "generator.safetensors")) is not None
+    with pytest.raises(GanZooError, match="pinned"):
+        load_pretrained(folder, weights_sha256="0" * 64)
+
+
+# --- Hugging Face Hub source, no network: a pre-populated cache, and a fake server of a hub-laid-out folder
+def hub_cache(cache: Path, repo_id: str, revision_hash: str, files: dict[str, Path]) -> None:
+    """Lay files out as huggingface_hub caches them: models--owner--repo/{refs/main, snapshots/<hash>/...}."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision_hash)
+    for relative, source in files.items():
+        target = repo / "snapshots" / revision_hash / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+
+
+def test_hf_source_loads_offline_from_the_hub_cache(tmp_path):
+    model = create_model("cgan", tiny=True)
+    folder = save_pretrained(model, tmp_path / "export")
+    cache = tmp_path / "hf"
+    hub_cache(cache, "someone/gan-zoo-weights", "a" * 40,
+              {"cgan-tiny/config.yaml": folder / "config.yaml",
+               "cgan-tiny/generator.safetensors": folder / "generator.safetensors"})
+    generator = load_pretrained("hf://someone/gan-zoo-weights/cgan-tiny", cache_dir=cache, local_files_only=True)
+    labels = torch.tensor([3, 1, 4, 1])
+    assert torch.equal(generator.sample(4, labels=labels, seed=5), model.sample(4, labels=labels, seed=5))
+    with pytest.raises(GanZooError, match="neither in the Hub cache nor reachable"):
+        load_pretrained("hf://someone/gan-zoo-weights/missing", cache_dir=cache, local_files_only=True)
+
+
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch):
+    """huggingface_hub.hf_hub_download served from ``tmp_path/hub/<owner>/<repo>/<revision>/<path>``."""
+    import huggingface_hub
+
+    served = tmp_path / "hub"
+    calls = []
+
+    def hf_hub_download(repo_id, filename, *, subfolder=None, revision=None, cache_dir=None, **kwargs):
+        calls.append((repo_id, subfolder, filename, revision))
+        path = served / repo_id / (revision or "main") / (subfolder or "") / filename
+        if not path.is_file():
+            raise huggingface_hub.errors.EntryNotFoundError(f"404: {path}")
+        return str(path)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+    return served, calls
+
+
+def test_hf_source_is_fetched_with_revision_and_checked(fake_hub, tmp_path):
+    served, calls = fake_hub
+    model = create_model("dcgan", tiny=True)
+    folder = save_pretrained(model, served / "me/zoo/v1/nets/dcgan")
+    generator = load_pretrained("hf://me/zoo/nets/dcgan@v1")
+    assert torch.equal(generator.sample(3, seed=0), model.sample(3, seed=0))
+    assert calls == [("me/zoo", "nets/dcgan", "config.yaml", "v1"), ("me/zoo", "nets/dcgan", "generator.safetensors", "v1")]
+
+    data = bytearray((folder / "generator.safetensors").read_bytes())
+    data[-1] ^= 0xFF  # a corrupted download
+    (folder / "generator.safetensors").write_bytes(bytes(data))
+    with pytest.raises(GanZooError, match="sha256"):
+        load_pretrained("hf://me/zoo/nets/dcgan@v1")
+    with pytest.raises(GanZooError, match="cannot fetch"):
+        load_pretrained("hf://me/zoo/nets/absent@v1")
+
+
+def test_hf_config_naming_a_foreign_class_is_refused(fake_hub):
+    served, _ = fake_hub
+    folder = save_pretrained(create_model("dcgan", tiny=True), served / "me/zoo/main/evil")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config["generator"]["class_path"] = "subprocess.Popen"
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(GanZooError, match="only name gan_zoo classes"):
+        load_pretrained("hf://me/zoo/evil")
+
+
+def test_url_source_is_fetched_by_digest_and_cached_for_offline_use(tmp_path, monkeypatch):
+    remote = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "server" / "big-dcgan")
+    root = tmp_path / "pretrained"
+    root.mkdir()
+    registry = root / "registry.yaml"
+    registry.write_text(yaml.safe_dump({"generators": {"big-dcgan": entry_for(remote, "dcgan", remote.as_uri())}}))
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", root)
+    monkeypatch.setattr(zoo, "REGISTRY_PATH", registry)
+    cache = tmp_path / "cache"
+    with pytest.raises(GanZooError, match="not in the cache"):
+        load_pretrained("big-dcgan", cache_dir=cache, local_files_only=True)
+    first = load_pretrained("big-dcgan", cache_dir=cache)
+    shutil.rmtree(remote)  # the server is gone: the cache answers
+    again = load_pretrained("big-dcgan", cache_dir=cache, local_files_only=True)
+    assert torch.equal(first.sample(2, seed=1), again.sample(2, seed=1))
+
+    other = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "server" / "big-dcgan")  # replaced upstream
+    shutil.rmtree(cache)
+    with pytest.raises(GanZooError, match="the registry pins"):
+        load_pretrained("big-dcgan", cache_dir=cache)
+    assert not list((cache / "pretrained").rglob("generator.safetensors")), "a file with the wrong digest was kept"
+    assert other.is_dir()
+
+
+# --- latent paths
+def test_slerp_keeps_the_norm_and_turns_by_t_omega():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(5, 16, generator=g, dtype=torch.float64), torch.randn(5, 16, generator=g, dtype=torch.float64)
+    b = b / b.norm(dim=1, keepdim=True) * a.norm(dim=1, keepdim=True)  # equal norms: the path is a great circle
+    t = torch.linspace(0, 1, 7, dtype=torch.float64)
+    path = slerp(a, b, t)  # (5, 7, 16)
+    omega = torch.acos((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)))
+    angle_to_a = torch.acos(((path * a[:, None]).sum(-1) / (path.norm(dim=-1) * a.norm(dim=1)[:, None])).clamp(-1, 1))
+    torch.testing.assert_close(path.norm(dim=-1), a.norm(dim=1)[:, None].expand(5, 7))
+    torch.testing.assert_close(angle_to_a, omega[:, None] * t[None], atol=1e-6, rtol=0)
+    torch.testing.assert_close(path[:, 0], a)
+    torch.testing.assert_close(path[:, -1], b)
+    same = slerp(a, a.clone(), t)  # ω = 0: no division by sin ω
+    torch.testing.assert_close(same, a[:, None].expand(5, 7, 16))
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cgan", "infogan"])
+def test_interpolation_strip_ends_at_the_samples_of_its_seed(name, tmp_path):
+    model = create_model(name, tiny=True)
+    generator = load_pretrained(save_pretrained(model, tmp_path / name))
+    rows, steps = 3, 5
+    strip = generator.interpolate(rows, steps, seed=7)  # (R, S, C, H, W)
+    assert strip.shape[:2] == (rows, steps)
+    # endpoints: the samples sample(2R, seed) draws, each row's label held (balanced: row r has r mod K)
+    k = generator.num_classes
+    labels = None if k is None else torch.cat([torch.arange(rows) % k] * 2)
+    ends = generator.sample(2 * rows, labels=labels, seed=7)
+    torch.testing.assert_close(strip[:, 0], ends[:rows], atol=1e-5, rtol=0)
+    torch.testing.assert_close(strip[:, -1], ends[rows:], atol=1e-5, rtol=0)
+    inputs, path_labels = interpolation_inputs(generator.generator, rows, steps, generator.latent_prior, seed=7)
+    if name == "dcgan":  # Gaussian z: the path stays near the shell, unlike the chord's midpoint
+        z, _ = sampling_inputs(generator.generator, 2 * rows, "normal", seed=7)
+        chord_mid = ((z[:rows] + z[rows:]) / 2).norm(dim=1)
+        path_mid = inputs.view(rows, steps, -1)[:, steps // 2].norm(dim=1)
+        assert (path_mid > chord_mid).all()
+    else:
+        assert torch.equal(path_labels, (torch.arange(rows) % k).repeat_interleave(steps))
+
+
+def test_traversal_matches_the_paper_layout_and_the_model(tmp_path):
+    model = create_model("infogan", tiny=True)
+    generator = load_pretrained(save_pretrained(model, tmp_path / "info"))
+    values = torch.linspace(-2, 2, 4)
+    images = generator.traverse(1, values, seed=3)  # (K, V, C, H, W)
+    torch.testing.assert_close(images, model.traverse(1, values, seed=3), atol=1e-6, rtol=0)
+    net = generator.generator
+    z = torch.rand(1, net.latent_dim, generator=torch.Generator().manual_seed(3)) * 2 - 1  # uniform prior
+    k, v = 2, 3
+    c = torch.zeros(1, net.num_continuous)
+    c[0, 1] = values[v]
+    expected = generator.generate(net.make_latent(z, torch.tensor([k]), c))
+    torch.testing.assert_close(images[k, v], expected[0], atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="no latent codes"):
+        traversal_inputs(create_model("dcgan", tiny=True).generator, 0, values, "normal")
+
+
+# --- command line, in-process
+def test_sample_command_writes_the_protocols_grid(tiny_zoo, tmp_path, capsys):
+    model, _, _ = tiny_zoo
+    out = tmp_path / "grid.png"
+    main(["sample", "--pretrained", "tiny-dcgan", "--num", "9", "--seed", "4", "--out", str(out)])
+    expected = png_of(to_grid(model.sample(9, seed=4)))
+    assert np.abs(read_png(out) - expected).max() <= 1
+
+
+def test_sample_command_labels_interpolate_and_traverse(tmp_path, capsys):
+    cgan = save_pretrained(create_model("cgan", tiny=True), tmp_path / "cgan")
+    out = tmp_path / "sevens.png"
+    main(["sample", "--pretrained", str(cgan), "--num", "4", "--labels", "7", "--out", str(out)])
+    expected = load_pretrained(cgan).sample(4, labels=torch.full((4,), 7), seed=0)
+    assert np.abs(read_png(out) - png_of(to_grid(expected))).max() <= 1
+
+    strip = tmp_path / "strip.png"
+    main(["sample", "--pretrained", str(cgan), "--interpolate", "--num", "2", "--steps", "6", "--labels", "3,5",
+          "--seed", "1", "--out", str(strip)])
+    images = load_pretrained(cgan).interpolate(2, 6, labels=torch.tensor([3, 5]), seed=1)
+    assert np.abs(read_png(strip) - png_of(to_grid(images.flatten(0, 1), nrow=6))).max() <= 1
+
+    info = save_pretrained(create_model("infogan", tiny=True), tmp_path / "info")
+    main(["sample", "--pretrained", str(info), "--traverse", "--steps", "5", "--seed", "2",
+          "--out", str(tmp_path / "trav.png")])
+    generator = load_pretrained(info)
+    for code in range(generator.generator.num_continuous):
+        images = generator.traverse(code, torch.linspace(-2, 2, 5), seed=2)
+        written = read_png(tmp_path / f"trav_c{code}.png")
+        assert np.abs(written - png_of(to_grid(images.flatten(0, 1), nrow=5))).max() <= 1
+    assert "trav_c1.png" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--labels", "3"], "is unconditional: drop --labels"),
+    (["--traverse"], "has no latent codes to traverse"),
+    (["--interpolate", "--steps", "1"], "--steps must be at least 2"),
+])
+def test_sample_command_errors_are_one_line(tiny_zoo, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", "--pretrained", "tiny-dcgan", *args, "--out", str(tmp_path / "x.png")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gan-zoo: error:") and message in err and "\n" not in err
+
+
+def test_pretrained_command_lists_the_registry(tiny_zoo, capsys):
+    main(["pretrained"])
+    out = capsys.readouterr().out
+    assert "tiny-dcgan" in out and "not shipped: began-tiny: collapses in short runs" in out
+    main(["pretrained", "tiny-dcgan"])
+    assert "weights_sha256" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- part 2: the shipped generators
+SHIPPED = zoo.list_pretrained()
+
+
+def test_the_zoo_ships_weights_and_accounts_for_every_planned_name():
+    assert len(SHIPPED) >= 2, "the package ships no pretrained generators"
+    unaccounted = set(EXPECTED_NAMES) - {e.name for e in SHIPPED} - set(zoo.not_shipped())
+    assert not unaccounted, f"neither shipped nor listed as not shipped (with a reason): {unaccounted}"
+    assert all(reason.strip() for reason in zoo.not_shipped().values())
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[e.name for e in SHIPPED])
+def test_shipped_generator_files_digests_and_record(entry):
+    folder = entry.folder()
+    assert folder is not None and folder.is_dir()
+    assert sha256_file(folder / "generator.safetensors") == entry.weights_sha256
+    assert sha256_file(folder / "config.yaml") == entry.config_sha256
+    assert entry.size_bytes == (folder / "generator.safetensors").stat().st_size < 5_000_000  # "a few MB at most"
+    model_name, _, dataset = entry.name.partition("-")
+    assert (entry.model, entry.dataset) == (model_name, dataset) and model_name in gan_zoo.list_models()
+    for key in ("command", "seed", "budget", "hardware", "g_updates"):
+        assert entry.training.get(key) not in (None, ""), f"training.{key} missing"
+    for metric in ("domain_fid", "domain_is", "class_coverage"):
+        assert math.isfinite(entry.metrics[metric]["value"])
+    assert "--num-samples 5000" in entry.evaluation["command"]
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[e.name for e in SHIPPED])
+def test_shipped_generator_reproduces_its_checkpoints_samples(entry):
+    generator = load_pretrained(entry.name)
+    ref = entry.reference_samples
+    images = generator.sample(ref["num"], seed=ref["seed"]).double()
+    assert tuple(images.shape[1:]) == entry.resolution
+    assert (images.min() >= -1) and (images.max() <= 1)
+    np.testing.assert_allclose(images.flatten(1).mean(1).numpy(), ref["per_sample_mean"], atol=ref["tolerance"])
+    assert abs(float(images.std()) - ref["std"]) < ref["tolerance"]
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[e.name for e in SHIPPED])
+def test_shipped_generator_metrics_recomputed_within_tolerance(entry, data_dir, tmp_path, capsys):
+    from gan_zoo.evaluate import evaluate_main
+
+    check = entry.ci_check
+    report = evaluate_main([
+        "--pretrained", entry.name, "--dataset", entry.dataset, "--data-dir", str(data_dir),
+        "--metrics", *check["metrics"], "--num-samples", str(check["num_samples"]),
+        "--num-real", str(check["num_real"]), "--seed", str(check["seed"]), "--out", str(tmp_path / "r.json"),
+    ])
+    for metric, recorded in check["metrics"].items():
+        value = report["results"][metric]["value"]
+        assert value == pytest.approx(recorded, rel=check["relative_tolerance"], abs=1e-3), metric
