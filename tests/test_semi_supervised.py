@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
@@ -125,8 +126,30 @@ def test_fit_then_test_and_validate_report_classification_error(data_dir, tmp_pa
     for stage, images, targets in (("test", dm.test_images, dm.test_targets), ("validate", dm.val_images, dm.val_targets)):
         cli = cli_main([stage, *common, "--trainer.default_root_dir", str(tmp_path / stage), "--ckpt_path", ckpt])
         reported = cli.trainer.callback_metrics[f"{'val' if stage == 'validate' else 'test'}/error"].item()
+        last = cli.trainer.callback_metrics[f"{'val' if stage == 'validate' else 'test'}/error_last"].item()
         restored = type(model).load_from_checkpoint(ckpt).eval()
-        with torch.no_grad():
-            expected = (restored.classify(images).argmax(1) != targets).double().mean().item()
-        assert reported == pytest.approx(expected, abs=1e-6)
+        with torch.no_grad():  # the averaged D (the authors' protocol) and D's last weights
+            expected = (restored.classifier_average.module(images).argmax(1) != targets).double().mean().item()
+            expected_last = (restored.classify(images).argmax(1) != targets).double().mean().item()
+        assert reported == pytest.approx(expected, abs=1e-6) and last == pytest.approx(expected_last, abs=1e-6)
         assert 0.0 <= reported <= 1.0
+
+
+def test_classifier_average_is_the_bias_corrected_ema_of_d(tmp_path):
+    from helpers import random_loader
+
+    decay = 0.6
+    model = create_model("semi_supervised_gan", tiny=True, classifier_average_decay=decay)
+    snapshots = []
+
+    class Record(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            snapshots.append([p.detach().double().clone() for p in pl_module.discriminator.parameters()])
+
+    tiny_trainer(tmp_path, max_steps=8, callbacks=[Record()]).fit(model, random_loader((1, 28, 28), n=32, batch_size=8))
+    assert len(snapshots) == 4
+    for i, averaged in enumerate(model.classifier_average.module.parameters()):
+        # Σ_t (1 − d) d^(T−t) θ_t / (1 − d^T), written plainly
+        T = len(snapshots)
+        expected = sum((1 - decay) * decay ** (T - t) * snapshots[t - 1][i] for t in range(1, T + 1)) / (1 - decay**T)
+        torch.testing.assert_close(averaged.double(), expected, rtol=1e-5, atol=1e-6)

@@ -11,7 +11,8 @@ D is a K-class classifier with logits l_1..l_K(x); generated images are the impl
 
 (``losses.semi_supervised_losses``, ``losses.feature_matching_loss``). The classifier is D itself:
 ``classify(x)`` = l(x); ``gan-zoo validate`` / ``gan-zoo test`` report its error rate (``val/error``,
-``test/error``) on held-out images and on the official test split.
+``test/error``) on held-out images and on the official test split, scored, as in the authors' code, with a
+moving average of D's weights (``classifier_average_decay``; ``*/error_last`` scores D's current weights).
 
 Per batch (``SemiSupervisedDataModule``: B unlabelled images, B_l labelled images with their classes):
     1. z ~ U(−1, 1);  x̃ = G(z), B of them, without gradients
@@ -42,7 +43,8 @@ from functools import partial
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
 
 from gan_zoo.losses import class_logits_to_real_logit, feature_matching_loss, semi_supervised_losses
 from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats
@@ -73,6 +75,8 @@ class SemiSupervisedGAN(GANModule):
 
     Args (beyond ``GANModule``'s, which pass through ``**kwargs``):
         unsupervised_weight: w, the weight of the real/fake term in D's loss.
+        classifier_average_decay: decay of the (bias-corrected) moving average of D's weights that
+            validation and test score (the authors' 0.9999); ``None`` scores D's current weights.
         latent_prior: the paper samples z uniformly.
     """
 
@@ -83,10 +87,26 @@ class SemiSupervisedGAN(GANModule):
     default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=3e-3, betas=(0.5, 0.999), eps=1e-4))
     default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=3e-3, betas=(0.5, 0.999), eps=1e-4))
 
-    def __init__(self, *, unsupervised_weight: float = 1.0, latent_prior: LatentPrior = "uniform", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        unsupervised_weight: float = 1.0,
+        classifier_average_decay: float | None = 0.9999,
+        latent_prior: LatentPrior = "uniform",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(latent_prior=latent_prior, **kwargs)
         if unsupervised_weight < 0:
             raise ValueError(f"unsupervised_weight must be >= 0, got {unsupervised_weight}")
+        # The authors test with an exponential moving average of D's parameters (rate 1e-4, from zero);
+        # here the same average with its start-up bias corrected (so it is usable from the first step).
+        self.classifier_average: AveragedModel | None = None
+        if classifier_average_decay is not None:
+            if not 0.0 < classifier_average_decay < 1.0:
+                raise ValueError(f"classifier_average_decay must be in (0, 1), got {classifier_average_decay}")
+            self.classifier_average = AveragedModel(
+                self.discriminator, avg_fn=bias_corrected_ema(classifier_average_decay), use_buffers=True
+            )
 
     # ------------------------------------------------------------------ data-dependent init (weight norm)
     def on_gan_fit_start(self) -> None:
@@ -99,10 +119,18 @@ class SemiSupervisedGAN(GANModule):
             self.discriminator.init_from_data_(self.split_batch(batch)[0])
             self._init_from_first_batch = False
 
+    def after_d_step(self, stats: StepStats) -> None:
+        if self.classifier_average is not None:
+            self.classifier_average.update_parameters(self.discriminator)
+
     # ------------------------------------------------------------------ the (K+1)-class discriminator
     def classify(self, x: Tensor) -> Tensor:
         """Class logits l_1..l_K, (B, K)."""
         return self.discriminator(x)
+
+    def evaluation_classifier(self) -> nn.Module:
+        """The net validation and test score: the averaged D when one is kept (the authors' protocol)."""
+        return self.discriminator if self.classifier_average is None else self.classifier_average.module
 
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """The real/fake logit logsumexp(l(x)), (B,): D(x) = σ(·) = Z(x) / (Z(x) + 1)."""
@@ -153,14 +181,31 @@ class SemiSupervisedGAN(GANModule):
         return stats
 
     # ------------------------------------------------------------------ classification error
-    def _error(self, batch: Any) -> tuple[Tensor, int]:
-        x, y = batch[0], batch[1]
-        return (self.classify(x).argmax(1) != y).float().mean(), len(y)  # D in eval mode: no noise
+    def _log_errors(self, batch: Any, stage: str) -> None:
+        """``<stage>/error`` of the evaluation classifier and ``<stage>/error_last`` of D's current weights."""
+        x, y = batch[0], batch[1]  # nets in eval mode: no noise
+        for name, net in (("error", self.evaluation_classifier()), ("error_last", self.discriminator)):
+            error = (net(x).argmax(1) != y).float().mean()
+            self.log(f"{stage}/{name}", error, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True, prog_bar=name == "error")
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        error, n = self._error(batch)
-        self.log("val/error", error, on_step=False, on_epoch=True, batch_size=n, sync_dist=True, prog_bar=True)
+        self._log_errors(batch, "val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
-        error, n = self._error(batch)
-        self.log("test/error", error, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
+        self._log_errors(batch, "test")
+
+
+def bias_corrected_ema(decay: float):
+    """``avg_fn`` for ``AveragedModel``: the EMA with rate 1 − decay, divided by its weight 1 − decay^t.
+
+    avg_t = Σ_{i≤t} (1 − d) d^{t−i} θ_i / (1 − d^t), updated as avg ← avg + (θ_t − avg) (1 − d) / (1 − d^t).
+    (The authors' average starts from zero without the correction; for weight-normed directions the two
+    agree, biases and scales differ by the factor 1 − d^t.)
+    """
+
+    def avg_fn(averaged: Tensor, current: Tensor, num_averaged: Tensor) -> Tensor:
+        t = num_averaged + 1  # this update is the t-th (AveragedModel copies the first itself)
+        weight = (1 - decay) / (1 - decay ** t.to(torch.float64))
+        return averaged + (current - averaged) * weight.to(averaged.dtype)
+
+    return avg_fn
