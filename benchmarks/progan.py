@@ -11,7 +11,7 @@ Each (stage, implementation) runs in a fresh subprocess so its memory is its own
 * CUDA: ``torch.cuda.max_memory_allocated`` during the steps, MiB.
 
     python benchmarks/progan.py [--resolution 32] [--channels 1] [--channel-base 256] [--max-channels 32]
-                                [--batch 16] [--warmup 3] [--steps 20] [--device cpu] [--threads 1]
+                                [--batch 16] [--warmup 3] [--steps 20] [--device cpu] [--threads 1] [--stages 0 3]
 
 Prints one row per stage: images/s for both, the ratio module/plain in time per image, and memory.
 """
@@ -151,6 +151,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--stages", type=int, nargs="+", default=None, help="only these stages (0 = 4x4)")
     p.add_argument("--stage", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--phase", default=None, help=argparse.SUPPRESS)
     p.add_argument("--impl", default=None, help=argparse.SUPPRESS)
@@ -161,6 +162,7 @@ def main() -> None:
     from gan_zoo.nets.progan import stage_count
 
     runs = [(0, "stabilize")] + [(s, "fade_in") for s in range(1, stage_count(args.resolution))]
+    runs = [r for r in runs if args.stages is None or r[0] in args.stages]
     mem_unit = "peak CUDA MiB" if args.device.startswith("cuda") else "added RSS MiB"
     print(f"ProGAN {args.channels}x{args.resolution}x{args.resolution}, channel_base {args.channel_base}, "
           f"max_channels {args.max_channels}, batch {args.batch}, {args.device}, {args.threads} thread(s); "
@@ -168,6 +170,9 @@ def main() -> None:
     print(f"{'stage':>12} {'alpha':>5} | {'plain img/s':>11} {'module img/s':>12} {'module/plain':>12} | "
           f"{'plain ' + mem_unit:>20} {'module ' + mem_unit:>21}")
     base = [a for a in sys.argv[1:]]
+    if args.stages is not None:  # the children get their one stage from --stage
+        i = base.index("--stages")
+        base = base[:i] + base[i + 1 + len(args.stages):]
     for stage, phase in runs:
         rows = {}
         for impl in ("plain", "module"):

@@ -18,8 +18,6 @@ import json
 import shutil
 from pathlib import Path
 
-import torch
-
 from gan_zoo.evaluate import evaluate_main
 from gan_zoo.models.progan import ProGAN
 
@@ -33,16 +31,15 @@ def milestones(log_dir: Path) -> list[tuple[int, str, Path]]:
         found.append((int(images), label.replace("_", " "), ckpt))
     last = log_dir / "checkpoints" / "last.ckpt"
     if last.is_file():
-        state = torch.load(last, map_location="cpu", weights_only=True)["state_dict"]
-        found.append((int(state["images_shown"]), "final", last))
+        found.append((-1, "final", last))  # its images shown come from the loaded model
     return found
 
 
-def svg_plot(rows: list[dict], metric: str, title: str, boundaries: list[int]) -> str:
-    """A dependency-free line plot of ``metric`` against images shown, stage boundaries dashed."""
+def svg_plot(rows: list[dict], keys: list[str], title: str, boundaries: list[int]) -> str:
+    """A dependency-free line plot of ``keys`` against images shown, stage boundaries dashed."""
     w, h, pad = 640, 300, 50
     xs = [r["images"] for r in rows]
-    ys = [r[metric] for r in rows]
+    ys = [r[k] for r in rows for k in keys]
     x_max = max(xs) * 1.05
     y_min, y_max = min(ys), max(ys)
     y_min, y_max = y_min - 0.05 * (y_max - y_min + 1e-9), y_max + 0.05 * (y_max - y_min + 1e-9)
@@ -61,10 +58,11 @@ def svg_plot(rows: list[dict], metric: str, title: str, boundaries: list[int]) -
         out.append(f'<text x="{pad - 4}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.2f}</text>')
     for x in xs:
         out.append(f'<text x="{sx(x):.1f}" y="{h - pad + 14}" text-anchor="middle">{x // 1000}</text>')
-    points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys))
-    out.append(f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2"/>')
-    for r in rows:
-        out.append(f'<circle cx="{sx(r["images"]):.1f}" cy="{sy(r[metric]):.1f}" r="3.5" fill="#1f77b4"/>')
+    for key, colour in zip(keys, ("#1f77b4", "#ff7f0e", "#2ca02c")):
+        points = " ".join(f"{sx(r['images']):.1f},{sy(r[key]):.1f}" for r in rows)
+        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for r in rows:
+            out.append(f'<circle cx="{sx(r["images"]):.1f}" cy="{sy(r[key]):.1f}" r="3.5" fill="{colour}"/>')
     out.append("</svg>")
     return "\n".join(out)
 
@@ -79,18 +77,20 @@ def main() -> None:
     args = p.parse_args()
 
     rows = []
-    for images, label, ckpt in milestones(args.log_dir):
+    for _, label, ckpt in milestones(args.log_dir):
         model = ProGAN.load_from_checkpoint(ckpt, map_location="cpu")
         point = model.growth
-        report = evaluate_main([
-            "--ckpt", str(ckpt), "--dataset", args.dataset, "--metrics", *METRICS,
-            "--num-samples", str(args.num_samples), "--num-real", str(args.num_real),
-            "--out", str(ckpt.with_suffix(".eval.json")),
-        ])
-        row = {"images": images, "label": label, "stage": point.stage, "alpha": point.alpha,
+        row = {"images": model.num_images_shown, "label": label, "stage": point.stage, "alpha": point.alpha,
                "resolution": point.resolution, "checkpoint": str(ckpt)}
-        for name in METRICS:
-            row[name] = report["results"][name]["value"]
+        for which, flag in (("ema", "--ema"), ("raw", "--no-ema")):  # the EMA generator and G itself
+            out = ckpt.with_suffix(f".eval_{which}.json")
+            flags = ["--ckpt", str(ckpt), "--dataset", args.dataset, "--metrics", *METRICS, flag,
+                     "--num-samples", str(args.num_samples), "--num-real", str(args.num_real), "--out", str(out)]
+            report = json.loads(out.read_text()) if out.is_file() and label != "final" else None
+            if report is None or report["command"] != "gan-zoo evaluate " + " ".join(flags):  # same flags?
+                report = evaluate_main(flags)
+            for name in METRICS:
+                row[f"{name}_{which}"] = report["results"][name]["value"]
         rows.append(row)
         print(json.dumps(row), flush=True)
 
@@ -103,14 +103,18 @@ def main() -> None:
     sched = ProGAN.load_from_checkpoint(rows[-1]["checkpoint"], map_location="cpu").schedule
     boundaries = [sched.stage_start(s) for s in range(1, sched.num_stages)]
     for metric in METRICS:
-        (args.docs / f"{name}_{metric}.svg").write_text(
-            svg_plot(rows, metric, f"ProGAN {args.dataset} 32x32: {metric} (dashed: a new block starts fading in)", boundaries)
-        )
-    lines = ["| real images shown | milestone | stage (resolution) | α at the checkpoint | domain FID ↓ | domain IS ↑ | class coverage ↑ |",
+        (args.docs / f"{name}_{metric}.svg").write_text(svg_plot(
+            rows, [f"{metric}_ema", f"{metric}_raw"],
+            f"ProGAN {args.dataset}: {metric} (blue: EMA G, orange: G; dashed: a fade-in starts)", boundaries,
+        ))
+    lines = ["| real images shown | milestone | stage (res.) | α | domain FID ↓ EMA / G | domain IS ↑ EMA / G | class coverage ↑ EMA / G |",
              "|---:|---|---|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['images']:,} | {r['label']} | {r['stage']} ({r['resolution']}×{r['resolution']}) | "
-                     f"{r['alpha']:.3f} | {r['domain_fid']:.2f} | {r['domain_is']:.2f} | {r['class_coverage']:.2f} |")
+        lines.append(
+            f"| {r['images']:,} | {r['label']} | {r['stage']} ({r['resolution']}²) | {r['alpha']:.3f} | "
+            f"{r['domain_fid_ema']:.1f} / {r['domain_fid_raw']:.1f} | {r['domain_is_ema']:.2f} / {r['domain_is_raw']:.2f} | "
+            f"{r['class_coverage_ema']:.1f} / {r['class_coverage_raw']:.1f} |"
+        )
     (args.docs / f"{name}_table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
