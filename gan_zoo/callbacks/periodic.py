@@ -34,8 +34,13 @@ __all__ = ["PeriodicCallback", "save_png_atomic", "run_dir"]
 
 
 def run_dir(trainer: L.Trainer) -> Path:
-    """The folder of this run: the logger's ``log_dir``, else the trainer's ``default_root_dir``."""
-    return Path(trainer.log_dir or trainer.default_root_dir)
+    """The folder of this run: the logger's ``log_dir``, else the trainer's ``default_root_dir``.
+
+    ``trainer.log_dir`` is a collective under DDP (a broadcast from rank 0), so a call from rank 0 alone
+    would wait for ever: ``PeriodicCallback.setup`` resolves it on every rank and keeps it on the trainer.
+    """
+    folder = getattr(trainer, "_gan_zoo_run_dir", None)
+    return folder if folder is not None else Path(trainer.log_dir or trainer.default_root_dir)
 
 
 def save_png_atomic(image: Tensor, path: Path) -> None:
@@ -62,6 +67,10 @@ class PeriodicCallback(L.Callback):
         self.at_train_end = at_train_end
         self.last_run_g_step = -1  # the G update count of the last run (on every rank)
         self._ending = False  # inside on_train_end: Lightning forbids pl_module.log there
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # On every rank (see run_dir): ``run`` happens on rank 0 only and must not start a collective.
+        trainer._gan_zoo_run_dir = Path(trainer.log_dir or trainer.default_root_dir)
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """The periodic work; runs on global rank 0 only."""
