@@ -1,6 +1,7 @@
 """gan_zoo: the classic GANs for computer vision as paper-faithful PyTorch Lightning modules."""
 
-from gan_zoo.models import BEGAN, CGAN, DCGAN, InfoGAN, WGAN, WGANGP, GANModule, VanillaGAN
+from gan_zoo.models import BEGAN, CGAN, DCGAN, InfoGAN, WGAN, WGANGP, GANModule, ProGAN, VanillaGAN
+from gan_zoo.models import ImprovedGAN, SemiSupervisedGAN
 from gan_zoo.hub import load_pretrained, save_pretrained
 from gan_zoo.registry import create_model, list_models, model_config, register_model
 from gan_zoo.zoo import get_pretrained, list_pretrained
@@ -16,6 +17,9 @@ __all__ = [
     "DCGAN",
     "GANModule",
     "VanillaGAN",
+    "ProGAN",
+    "ImprovedGAN",
+    "SemiSupervisedGAN",
     "create_model",
     "load_pretrained",
     "list_pretrained",

@@ -6,9 +6,10 @@
     gan-zoo evaluate --pretrained dcgan-mnist --dataset mnist            # a shipped generator, by name
 
 The checkpoint's class comes from its ``_class_path`` (a gan_zoo ``GANModule``), tensors are read with
-``weights_only=True``. Samples come from ``sample(n, labels, seed)`` in batches seeded seed, seed + 1, ...;
-conditional models get balanced labels (``grid_labels``). Real statistics come from the first
-``--num-real`` images of the chosen split. Metric names: see ``gan_zoo.metrics.suite``.
+``weights_only=True``. Samples and scores go through ``gan_zoo.metrics.driver`` (the driver
+``MetricsCallback`` uses too): batches seeded seed, seed + 1, ..., balanced labels for conditional
+models. Real statistics come from the first ``--num-real`` images of the chosen split. Metric names:
+see ``gan_zoo.metrics.suite``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import torch
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.reference import DOMAINS, REFERENCE_DATASETS, load_split
-from gan_zoo.metrics.suite import DOMAIN_METRICS, METRICS, MetricSuite
+from gan_zoo.metrics.driver import score_generator
+from gan_zoo.metrics.suite import DOMAIN_METRICS, METRIC_REGISTRY, METRICS, MetricSuite
 
 __all__ = ["evaluate_main", "build_parser", "format_table"]
 
@@ -56,35 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _sampler(args: argparse.Namespace):
-    """(sample(n, seed) -> images, description, labels note)."""
+def _load_model(args: argparse.Namespace):
+    """(a GANModule or PretrainedGenerator, a description of where it came from)."""
+    from gan_zoo.hub import load_gan_checkpoint, load_pretrained
+
     if args.ckpt:
-        from gan_zoo.hub import load_gan_checkpoint
-
         model = load_gan_checkpoint(args.ckpt, map_location=args.device)
-        labels_all = model.grid_labels(args.num_samples)
-
-        def sample(start: int, n: int, seed: int) -> torch.Tensor:
-            y = None if labels_all is None else labels_all[start : start + n]
-            return model.sample(n, labels=y, seed=seed, use_ema=args.use_ema)
-
-        note = "none" if labels_all is None else "grid_labels (balanced)"
-        return sample, f"{type(model).__name__} from {args.ckpt}", note
-    from gan_zoo.hub import load_pretrained
-
+        return model, f"{type(model).__name__} from {args.ckpt}"
     if args.use_ema is not None:
         raise GanZooError("--ema/--no-ema apply to --ckpt only; a pretrained folder holds one generator")
-    generator = load_pretrained(args.pretrained, map_location=args.device)
-    num_classes = getattr(generator.generator, "num_classes", None)  # conditional nets carry their K
-
-    def sample_pretrained(start: int, n: int, seed: int) -> torch.Tensor:
-        if isinstance(num_classes, int):  # balanced classes, cycling 0..K-1
-            labels = torch.arange(start, start + n, device=args.device) % num_classes
-            return generator.sample(n, seed=seed, labels=labels)
-        return generator.sample(n, seed=seed)
-
-    note = f"arange % {num_classes} (balanced)" if isinstance(num_classes, int) else "none"
-    return sample_pretrained, f"pretrained generator from {args.pretrained}", note
+    return load_pretrained(args.pretrained, map_location=args.device), f"pretrained generator from {args.pretrained}"
 
 
 def format_table(results: dict[str, MetricResult]) -> str:
@@ -107,36 +90,29 @@ def evaluate_main(args: list[str] | None = None) -> dict:
     for flag in ("num_samples", "num_real", "is_splits", "batch_size"):
         if getattr(ns, flag) < 1:
             raise GanZooError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(ns, flag)}")
-    if any(m in ("domain_is", "is") for m in ns.metrics) and ns.num_samples < ns.is_splits:
+    if any(METRIC_REGISTRY[m].uses_splits for m in ns.metrics) and ns.num_samples < ns.is_splits:
         raise GanZooError(f"--num-samples {ns.num_samples} is smaller than --is-splits {ns.is_splits}; raise it")
     start_time = time.time()
-    sample, source, labels_note = _sampler(ns)
     domain_metrics = [m for m in ns.metrics if m in DOMAIN_METRICS]
     if domain_metrics and ns.dataset not in DOMAINS:
         raise GanZooError(
             f"{domain_metrics} need an MNIST-family dataset ({sorted(DOMAINS)}); for {ns.dataset} use --metrics fid is"
         )
+    model, source = _load_model(ns)
     suite = MetricSuite(
         ns.metrics, domain=ns.dataset if ns.dataset in DOMAINS else None, inception_weights=ns.inception_weights,
         inception_backend=ns.inception_backend, is_splits=ns.is_splits,
         batch_size=ns.batch_size, device=ns.device,
     )
-    batches = [
-        sample(start, min(ns.batch_size, ns.num_samples - start), ns.seed + i).float().cpu()
-        for i, start in enumerate(range(0, ns.num_samples, ns.batch_size))
-    ]
-    if batches[0].dim() != 4:
-        raise GanZooError(
-            f"{source} produces samples of shape {tuple(batches[0].shape[1:])}, not images; "
-            "use gan_zoo.metrics.toy_mode_coverage for 2-D toy models"
-        )
-    if any(m in ("domain_fid", "fid") for m in ns.metrics):
+
+    def reference() -> tuple[torch.Tensor, str]:
         real, _ = load_split(ns.dataset, ns.reference, ns.data_dir, ns.num_real)
-        # real images take the same resize path as the samples (see MetricSuite.set_reference)
-        suite.set_reference(real, f"{ns.dataset}:{ns.reference}[:{len(real)}]", match_size=batches[0].shape[-1])
-    notes = {"source": source, "labels": labels_note, "seed_scheme": "batch i uses seed + i",
-             "batch_size": ns.batch_size}
-    results = suite.compute(batches, seed=ns.seed, notes=notes)
+        return real, f"{ns.dataset}:{ns.reference}[:{len(real)}]"
+
+    results = score_generator(
+        model, suite, num_samples=ns.num_samples, batch_size=ns.batch_size, seed=ns.seed, source=source,
+        reference=reference, use_ema=ns.use_ema,
+    )
     print(format_table(results))
     report = {
         "source": source,

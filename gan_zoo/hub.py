@@ -11,7 +11,6 @@ and loads the tensors with safetensors — no code from the folder is ever execu
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.provenance import gan_zoo_version, sha256_file
 
 __all__ = [
     "save_pretrained",
@@ -34,14 +34,6 @@ __all__ = [
 
 CONFIG_NAME = "config.yaml"
 WEIGHTS_NAME = "generator.safetensors"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _plain(value):
@@ -65,6 +57,9 @@ def save_pretrained(
     replaced only by a complete new pair.
     """
     directory = Path(directory)
+    check_exportable = getattr(model, "check_exportable", None)  # ProGAN: only a fully grown generator
+    if callable(check_exportable):
+        check_exportable()
     directory.mkdir(parents=True, exist_ok=True)
     if use_ema is None:
         use_ema = model.generator_ema is not None
@@ -86,7 +81,7 @@ def save_pretrained(
         tmp_weights = Path(tmp) / WEIGHTS_NAME
         save_file(state, str(tmp_weights))
         config = {
-            "gan_zoo_version": __import__("gan_zoo").__version__,
+            "gan_zoo_version": gan_zoo_version(),
             "model": getattr(model, "registry_name", type(model).__name__),
             "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
             "latent_prior": model.hparams.get("latent_prior", "normal"),
@@ -272,7 +267,10 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a pickle with code in it, a truncated file, not a checkpoint at all
-        raise GanZooError(f"cannot read {path} as a weights-only checkpoint ({type(err).__name__}: {err})") from err
+        first_line = next((line for line in str(err).splitlines() if line.strip()), "")
+        raise GanZooError(
+            f"cannot read {path} as a weights-only checkpoint ({type(err).__name__}: {first_line.strip()[:200]})"
+        ) from err
     class_path = checkpoint.get("hyper_parameters", {}).get("_class_path", "")
     cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
     return cls.load_from_checkpoint(path, map_location=map_location).eval()

@@ -27,6 +27,8 @@ __all__ = [
     "feature_matching_loss",
     "info_categorical_loss",
     "info_gaussian_nll",
+    "class_logits_to_real_logit",
+    "semi_supervised_losses",
 ]
 
 
@@ -58,12 +60,15 @@ G_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
 }
 
 
-def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
+def feature_matching_loss(real_features: Tensor, fake_features: Tensor, reduction: Literal["sum", "mean"] = "sum") -> Tensor:
     """‖E_x f(x) − E_z f(G(z))‖²₂ over an intermediate D layer (Salimans et al. 2016, Sec. 3.1).
 
-    Shapes: (B, ...) each; the batch means are compared over all remaining dimensions.
+    Shapes: (B, ...) each; the batch means are compared over all remaining dimensions F.
+    ``reduction="mean"`` divides by F (the authors' code); with Adam that only changes how the gradients
+    compare with the optimizer's ε.
     """
-    return (real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)).pow(2).sum()
+    squared = (real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)).pow(2)  # (F,)
+    return squared.sum() if reduction == "sum" else squared.mean()
 
 
 # ---------------------------------------------------------------------- Wasserstein (critic scores, not logits)
@@ -114,3 +119,34 @@ def info_gaussian_nll(mean: Tensor, log_var: Tensor, codes: Tensor) -> Tensor:
     log_var = log_var.expand_as(mean)
     nll = 0.5 * (math.log(2 * math.pi) + log_var + (codes - mean).pow(2) * torch.exp(-log_var))  # (B, J)
     return nll.sum(dim=1).mean()
+
+
+# ---------------------------------------------------------------------------------------- semi-supervised GAN
+# Salimans et al. 2016, Sec. 5: D is a K-class classifier with logits l_1..l_K; the generated images are the
+# implicit class K+1 with logit fixed at 0, so
+#     p(y = K+1 | x) = 1 / (Z(x) + 1),   D(x) = 1 − p(y = K+1 | x) = Z(x) / (Z(x) + 1),   Z(x) = Σ_k exp l_k(x)
+# i.e. D(x) = σ(logsumexp(l(x))): the real/fake logit is logsumexp(l), and
+#     log D(x) = lse(l) − softplus(lse(l)),   log(1 − D(x)) = −softplus(lse(l)).
+# L = L_supervised + L_unsupervised, with
+#     L_supervised   = −E_{x,y ~ labelled} log p(y | x, y < K+1)          (softmax cross-entropy on l)
+#     L_unsupervised = −E_{x ~ data} log D(x) − E_{z} log(1 − D(G(z)))     (= d_bce_loss on lse(l))
+
+
+def class_logits_to_real_logit(class_logits: Tensor) -> Tensor:
+    """(B, K) class logits -> (B,) real/fake logit lse(l), so D(x) = σ(lse(l)) = Z / (Z + 1)."""
+    return torch.logsumexp(class_logits, dim=1)
+
+
+def semi_supervised_losses(
+    labelled_logits: Tensor, labels: Tensor, unlabelled_logits: Tensor, fake_logits: Tensor
+) -> tuple[Tensor, Tensor]:
+    """(L_supervised, L_unsupervised) of Salimans et al. 2016, Sec. 5, from (B, K) class logits.
+
+    Args:
+        labelled_logits: logits of the labelled batch, (B_l, K); ``labels`` its classes (B_l,).
+        unlabelled_logits: logits of real images used without labels, (B_u, K).
+        fake_logits: logits of G(z), (B_f, K).
+    """
+    supervised = F.cross_entropy(labelled_logits, labels)
+    unsupervised = d_bce_loss(class_logits_to_real_logit(unlabelled_logits), class_logits_to_real_logit(fake_logits))
+    return supervised, unsupervised

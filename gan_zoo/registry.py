@@ -5,6 +5,11 @@ Each model class registers under a short name (``"dcgan"``) with the nets it use
 instantiation path as the CLI (``lightning.pytorch.cli.instantiate_module``), so the hyperparameters a
 checkpoint stores are the ``class_path``/``init_args`` dicts that ``load_from_checkpoint`` can rebuild,
 never pickled modules.
+
+Registration happens when a model's module is imported; ``gan_zoo/__init__.py`` imports ``gan_zoo.models``,
+and Python runs a package's ``__init__`` before any of its submodules, so ``from gan_zoo.registry import
+list_models`` always sees every model. This module never imports the models itself: they import it
+(``register_model``), and an import back would close a circle (``tests/test_imports.py`` forbids one).
 """
 
 from __future__ import annotations
@@ -57,14 +62,10 @@ def register_model(
 
 def list_models() -> list[str]:
     """Sorted names of every registered model."""
-    import gan_zoo.models  # noqa: F401  (registration happens on import)
-
     return sorted(_REGISTRY)
 
 
 def get_model_spec(name: str) -> ModelSpec:
-    import gan_zoo.models  # noqa: F401
-
     if name not in _REGISTRY:
         raise GanZooError(f"unknown model {name!r}; choose one of {sorted(_REGISTRY)}")
     return _REGISTRY[name]

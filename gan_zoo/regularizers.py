@@ -19,6 +19,14 @@ as usual.
 
 Weight clipping (Arjovsky et al. 2017, Algorithm 1, line 7): w ← clip(w, −c, c) for every critic
 parameter after every critic update.
+
+Historical averaging (Salimans et al. 2016, Sec. 3.3): each player's cost gets the term
+
+    ‖θ − (1/t) Σ_{i=1..t} θ[i]‖²                  θ[i] the player's parameters at time i
+
+``HistoricalAverage`` keeps the running mean as buffers (so checkpoints carry it and a resumed run continues
+the same average). θ[1] is the parameters it was built with; ``update_`` appends the parameters after every
+step, so at step t the mean covers θ[1..t] with θ[t] the current parameters (penalty 0 at the first step).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["interpolate", "input_gradient_norms", "gradient_penalty", "clip_weights_"]
+__all__ = ["interpolate", "input_gradient_norms", "gradient_penalty", "drift_penalty", "clip_weights_", "HistoricalAverage"]
 
 
 def interpolate(real: Tensor, fake: Tensor, epsilon: Tensor | None = None) -> Tensor:
@@ -94,6 +102,18 @@ def gradient_penalty(
     return (norms - target).pow(2).mean()
 
 
+def drift_penalty(real_scores: Tensor) -> Tensor:
+    """E_{x~P_r}[D(x)²] (Karras et al. 2018, Appendix A.1; weighted by ε_drift = 0.001 there): keeps the
+    critic's scores on real data near zero, which the Wasserstein loss alone leaves free to drift.
+
+    Args:
+        real_scores: (B,) critic scores on real samples.
+    Returns:
+        a float32 scalar (computed in float32 under mixed precision too).
+    """
+    return real_scores.float().pow(2).mean()
+
+
 @torch.no_grad()
 def clip_weights_(module: nn.Module, clip_value: float) -> None:
     """Clamp every parameter of ``module`` into [−clip_value, clip_value] in place (WGAN Alg. 1, line 7).
@@ -104,3 +124,47 @@ def clip_weights_(module: nn.Module, clip_value: float) -> None:
         raise ValueError(f"clip_value must be > 0, got {clip_value}")
     for p in module.parameters():
         p.clamp_(-clip_value, clip_value)
+
+
+class HistoricalAverage(nn.Module):
+    """Running mean of a module's parameters, and the historical-averaging penalty (Salimans 2016, Sec. 3.3).
+
+    The means are buffers ``mean_0, mean_1, ...`` (one per parameter of the tracked module, in
+    ``parameters()`` order) and ``count`` = t, the number of parameter values averaged. The tracked module
+    is passed to each call, not stored, so it is not registered twice.
+
+    Under AMP the parameters (and so the means) stay float32 and the penalty is plain elementwise float32
+    arithmetic; add it to the loss *before* ``manual_backward`` so the grad scaler scales it with the rest.
+
+    Args:
+        module: the player whose parameters are averaged; its current parameters are θ[1].
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.num_params = 0
+        for i, p in enumerate(module.parameters()):
+            self.register_buffer(f"mean_{i}", p.detach().clone())
+            self.num_params = i + 1
+        self.register_buffer("count", torch.ones((), dtype=torch.long))  # t: θ[1] is averaged already
+
+    def means(self) -> list[Tensor]:
+        return [getattr(self, f"mean_{i}") for i in range(self.num_params)]
+
+    def _params(self, module: nn.Module) -> list[Tensor]:
+        params = list(module.parameters())
+        if len(params) != self.num_params:
+            raise ValueError(f"HistoricalAverage tracks {self.num_params} parameters, the module has {len(params)}")
+        return params
+
+    def penalty(self, module: nn.Module) -> Tensor:
+        """Σ_params ‖θ − mean‖², a scalar with a graph into ``module``'s parameters (the means are constants)."""
+        terms = [(p - m).pow(2).sum() for p, m in zip(self._params(module), self.means())]
+        return torch.stack(terms).sum() if terms else torch.zeros(())
+
+    @torch.no_grad()
+    def update_(self, module: nn.Module) -> None:
+        """Average in the current parameters: mean ← mean + (θ − mean) / (t + 1); t ← t + 1. No host sync."""
+        self.count += 1
+        for p, m in zip(self._params(module), self.means()):
+            m.add_((p.detach().to(m.dtype) - m) / self.count)

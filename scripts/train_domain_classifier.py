@@ -23,8 +23,9 @@ import torch
 from safetensors.torch import save_file
 from torch.nn import functional as F
 
-from gan_zoo.metrics.classifier import DomainClassifier, sha256_file
+from gan_zoo.metrics.classifier import DomainClassifier
 from gan_zoo.metrics.reference import DOMAINS, load_split
+from gan_zoo.provenance import sha256_file
 
 
 def evaluate(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor) -> float:

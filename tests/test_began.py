@@ -19,7 +19,7 @@ def fit(model: L.LightningModule, batches: int, tmp_path: Path, batch_size: int 
     images = torch.rand(batches * batch_size, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
     trainer = L.Trainer(
         max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path,
+        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path, log_every_n_steps=1,
     )
     trainer.fit(model, DataLoader(TensorDataset(images), batch_size=batch_size))
     return trainer

@@ -134,3 +134,20 @@ def test_last_ckpt_holds_the_final_state_with_periodic_checkpoints(tmp_path, mon
                     "--data.init_args.limit_samples=128"])
     last = torch.load(Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 30 and int(last["state_dict"]["g_updates"]) == 15
+
+
+def test_model_help_lists_gan_zoo_nets_not_every_torch_module(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--model.help", "WGANGP"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--model.gp_weight" in out and "gan_zoo.nets.DCGANCritic" in out
+    assert "torch.nn.Linear" not in out and "torchvision" not in out
+    assert len(out.splitlines()) < 150  # 1,439 lines when every nn.Module subclass was listed
+
+
+def test_fit_help_leads_with_what_a_user_sets(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    head = "\n".join(capsys.readouterr().out.splitlines()[:16])
+    assert "What you usually set" in head and "--trainer.max_steps" in head and "--ckpt_path" in head

@@ -34,7 +34,9 @@ def test_config_fast_dev_run(config: Path, data_dir: Path, image_folder: Path, t
     ]
     if data_cls in {"CelebADataModule", "ImageFolderDataModule"}:
         args.append(f"--data.init_args.data_dir={image_folder}")
-    elif data_cls in {"MNISTDataModule", "FashionMNISTDataModule", "CIFAR10DataModule"}:
+    if data_cls == "ImageFolderDataModule":  # any folder of images: the fixture's CelebA-style one
+        args.append("--data.init_args.root=celeba")
+    elif data_cls in {"MNISTDataModule", "FashionMNISTDataModule", "CIFAR10DataModule", "SemiSupervisedDataModule"}:
         args += [f"--data.init_args.data_dir={data_dir}", "--data.init_args.download=false"]
     cli = cli_main(args)
     model = cli.model

@@ -47,7 +47,7 @@ def test_mnist_first_image_matches_raw_bytes(data_dir):
 
 
 def test_resize_option(data_dir):
-    dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, batch_size=4, download=False)
+    dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, batch_size=4, download=False, limit_samples=64)
     x, _ = first_batch(dm)
     assert x.shape == (4, 1, 32, 32) and dm.image_shape == (1, 32, 32)
 
@@ -77,6 +77,19 @@ def test_cifar_class_subset(data_dir):
     assert set(dm.train_set.targets) == {7}  # label_names index of "horse"
     with pytest.raises(GanZooError, match="unknown CIFAR-10 class"):
         CIFAR10DataModule(data_dir=str(data_dir), classes=["unicorn"], download=False).setup()
+
+
+def test_mnist_class_subset_by_index_and_name(data_dir):
+    from gan_zoo.metrics.reference import load_split
+
+    dm = MNISTDataModule(data_dir=str(data_dir), classes=[3, "7 - seven"], download=False)
+    dm.setup()
+    _, labels = load_split("mnist", "train", data_dir)  # the raw label file, read independently
+    counts = torch.bincount(labels, minlength=10)
+    assert len(dm.train_set) == int(counts[3] + counts[7])
+    assert set(dm.train_set.targets.tolist()) == {3, 7} and dm.train_set[0][1] in (3, 7)
+    with pytest.raises(GanZooError, match="unknown MNIST class 10"):
+        MNISTDataModule(data_dir=str(data_dir), classes=[10], download=False).setup()
 
 
 def test_digits_default_needs_no_files():
@@ -111,3 +124,18 @@ def test_celeba_folder_crop_and_resize(image_folder):
 def test_empty_image_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="no images"):
         CelebADataModule(data_dir=str(tmp_path)).setup()
+
+
+def test_digits_are_the_raw_gray_levels_mapped_to_minus_one_one():
+    # Independent of the module: scikit-learn's 0..16 gray levels g map to g / 8 − 1, so the blank
+    # background is exactly −1 and full ink exactly +1 (not [0, 1]).
+    from sklearn.datasets import load_digits
+
+    raw = torch.as_tensor(load_digits().images[:8], dtype=torch.float64)  # (8, 8, 8) gray levels 0..16
+    dm = DigitsDataModule(image_size=8, batch_size=8)
+    dm.setup("fit")
+    x = torch.stack([dm.train_set[i][0] for i in range(8)])  # (8, 1, 8, 8), in file order
+    torch.testing.assert_close(x[:, 0].double(), raw / 8.0 - 1.0)
+    assert x.min().item() == -1.0 and x.max().item() == 1.0
+    x32, _ = first_batch(DigitsDataModule(image_size=32, batch_size=8))  # the resized default
+    assert x32.min().item() == -1.0 and (x32 < -0.99).float().mean() > 0.3  # background at −1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from gan_zoo.models import DCGAN
@@ -92,6 +94,9 @@ def _ddp_worker(rank: int, world_size: int, port: int, out_dir: str, names: list
         trainer.fit(model, random_loader(shape, n=64, batch_size=4, num_classes=num_classes))
 
 
+DDP_SWEEP_TIMEOUT_S = 300
+
+
 def test_every_registered_model_under_two_process_ddp(tmp_path):
     """For every model: the base's per-rank noise offset runs (z differs across ranks, whatever hooks the
     variant defines) and DDP keeps G and D identical on both ranks."""
@@ -105,7 +110,14 @@ def test_every_registered_model_under_two_process_ddp(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_ddp_worker, args=(2, port, str(tmp_path), names), nprocs=2, join=True)
+    context = mp.start_processes(_ddp_worker, args=(2, port, str(tmp_path), names), nprocs=2, join=False)
+    deadline = time.monotonic() + DDP_SWEEP_TIMEOUT_S  # a rank stuck in a collective must fail, not hang CI
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            done = sorted(p.name.split(".rank")[0] for p in tmp_path.glob("*.rank0.pt"))
+            pytest.fail(f"DDP sweep hung after {DDP_SWEEP_TIMEOUT_S} s; finished: {done} of {names}")
     for name in names:
         r0, r1 = (torch.load(tmp_path / f"{name}.rank{r}.pt", weights_only=True) for r in (0, 1))
         assert r0["g_updates"] == r1["g_updates"] >= 1, name

@@ -8,7 +8,7 @@ import yaml
 
 from gan_zoo import create_model, load_pretrained, save_pretrained
 from gan_zoo.errors import GanZooError
-from gan_zoo.hub import sha256_file
+from gan_zoo.provenance import sha256_file
 
 
 def test_round_trip_reproduces_samples(tmp_path):

@@ -34,6 +34,7 @@ from gan_zoo.metrics import (
 )
 from gan_zoo.metrics import classifier as classifier_module
 from gan_zoo.metrics.suite import _Precomputed
+from gan_zoo.provenance import sha256_file
 
 ROOT = Path(__file__).parents[1]
 
@@ -137,7 +138,7 @@ def test_shipped_classifier_accuracy_and_record(name, floor, data_dir):
     print(f"\n{name} classifier test accuracy: {acc:.4f} (recorded {record['test_accuracy']})")
     assert acc >= floor
     assert acc == pytest.approx(record["test_accuracy"], abs=1e-4)  # the json tells the truth
-    assert record["sha256"] == classifier_module.sha256_file(classifier_module.weights_path(name))
+    assert record["sha256"] == sha256_file(classifier_module.weights_path(name))
     assert model.weights_sha256 == record["sha256"]
     assert sum(p.numel() for p in model.parameters()) == record["num_parameters"]
 
@@ -407,7 +408,8 @@ def test_callback_reference_from_the_datamodule_and_bad_arguments(data_dir):
     trainer = SimpleNamespace(datamodule=dm)
     pl_module = SimpleNamespace(device=torch.device("cpu"))
     callback = MetricsCallback(metrics=["domain_fid"], reference="datamodule", num_real=40, batch_size=16)
-    suite = callback._build_suite(trainer, pl_module, size=32)
+    suite = callback._build_suite(trainer, pl_module)
+    suite.set_reference(*callback._reference_images(trainer), match_size=32)
     assert suite.n_real == 40 and suite.reference == "MNISTDataModule.train_set[:40]"
     # the data module's own 32x32 images score ~0 against themselves through the same resize path
     real32 = torch.stack([dm.train_set[i][0] for i in range(40)])
@@ -418,3 +420,23 @@ def test_callback_reference_from_the_datamodule_and_bad_arguments(data_dir):
         MetricsCallback(num_samples=5, is_splits=10)
     with pytest.raises(GanZooError, match="at least 2 real and 2 generated"):
         domain_fid(real32[:1], real32)
+
+
+def test_data_modules_declare_the_domain_their_metrics_use(data_dir):
+    """MetricsCallback takes its domain from the data module: the MNIST family names the shipped
+    classifier trained on the same torchvision dataset; other data name none."""
+    from types import SimpleNamespace
+
+    from gan_zoo.callbacks import MetricsCallback
+    from gan_zoo.data import CIFAR10DataModule, DigitsDataModule, FashionMNISTDataModule, MNISTDataModule
+    from gan_zoo.metrics.reference import DOMAINS
+
+    for cls in (MNISTDataModule, FashionMNISTDataModule):
+        assert DOMAINS[cls.metric_domain][0] is cls.dataset_cls
+    assert CIFAR10DataModule.metric_domain is None and DigitsDataModule.metric_domain is None
+    pl_module = SimpleNamespace(device=torch.device("cpu"))
+    fashion = SimpleNamespace(datamodule=FashionMNISTDataModule(data_dir=str(data_dir)))
+    suite = MetricsCallback(metrics=["class_coverage"])._build_suite(fashion, pl_module)
+    assert suite.extractors["domain"].name == "domain_classifier_fashion_mnist"
+    with pytest.raises(GanZooError, match="need an MNIST-family domain"):
+        MetricsCallback()._build_suite(SimpleNamespace(datamodule=CIFAR10DataModule(data_dir=str(data_dir))), pl_module)

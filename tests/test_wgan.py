@@ -35,7 +35,7 @@ def fit(
     data = TensorDataset(torch.randn(batches * batch_size, *model.generator.image_shape))
     trainer = L.Trainer(
         max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path, callbacks=list(callbacks),
+        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path, log_every_n_steps=1, callbacks=list(callbacks),
         precision=precision,
     )
     trainer.fit(model, DataLoader(data, batch_size=batch_size))
@@ -160,14 +160,36 @@ def test_layer_norm_critic_scores_each_sample_alone():
     torch.testing.assert_close(critic(x)[:2], critic(x[:2]), rtol=1e-5, atol=1e-6)  # no batch statistics
 
 
+def critic_gradient_norms(critic: nn.Module, points: torch.Tensor) -> torch.Tensor:
+    """‖∇_x D(x)‖₂ per point, computed here with plain autograd (independent of gradient_penalty)."""
+    x = points.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x)
+    return grad.flatten(1).norm(dim=1)
+
+
 def test_wgan_gp_trains_and_penalty_pulls_norms_to_one(tmp_path):
-    torch.manual_seed(0)
-    model = WGANGP(**toy_nets((32, 32)), d_optimizer=partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.9)))
-    trainer = fit(model, batches=60, tmp_path=tmp_path, batch_size=32)
-    assert (int(model.d_updates), int(model.g_updates)) == (60, 12)
-    metrics = trainer.callback_metrics
-    assert torch.isfinite(metrics["train/gradient_penalty"]) and torch.isfinite(metrics["train/wasserstein"])
-    assert metrics["train/gradient_penalty"].item() < 0.5  # the penalty term is being minimized
+    """Two fits from the same weights and data, λ = 10 and λ = 0: only the penalized critic ends with
+    input-gradient norms near 1 on the interpolates. If the penalty carried no gradient (computed
+    without create_graph, or detached), both critics would train alike and this would fail."""
+    results = {}
+    for gp_weight in (10.0, 0.0):
+        torch.manual_seed(0)
+        model = WGANGP(
+            **toy_nets((32, 32)), gp_weight=gp_weight, d_optimizer=partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.9))
+        )
+        trainer = fit(model, batches=150, tmp_path=tmp_path, batch_size=32)
+        assert (int(model.d_updates), int(model.g_updates)) == (150, 30)
+        metrics = trainer.callback_metrics
+        assert torch.isfinite(metrics["train/gradient_penalty"]) and torch.isfinite(metrics["train/wasserstein"])
+        g = torch.Generator().manual_seed(1)
+        real = torch.randn(512, 2, generator=g)
+        with torch.no_grad():
+            fake = model.generator(torch.randn(512, 2, generator=g))
+        eps = torch.rand(512, 1, generator=g)
+        norms = critic_gradient_norms(model.discriminator, eps * real + (1 - eps) * fake)
+        results[gp_weight] = (norms - 1).pow(2).mean().item()  # E[(‖∇D(x̂)‖ − 1)²], Eq. 3 without λ
+    assert results[10.0] < 0.1, f"penalized critic: E[(‖∇D‖ − 1)²] = {results[10.0]:.3f}"
+    assert results[10.0] < 0.2 * results[0.0], f"the penalty did not change the critic: {results}"
 
 
 class ScoreDtypes(WGANGP):

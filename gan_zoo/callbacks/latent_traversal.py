@@ -5,7 +5,7 @@ One image per continuous code j: rows = the categorical code's values, columns =
 other continuous codes at 0. Saved as ``<log_dir>/traversals/c{j}_g_step_XXXXXX.png`` and sent to the
 configured logger (W&B or TensorBoard; for other loggers the PNG is the record).
 
-Protocol the model must offer: ``num_continuous`` (int), ``g_updates`` (buffer) and
+Protocol the model must offer: ``num_continuous`` (int) and
 ``traverse(code, values, seed) -> (rows, columns, C, H, W)`` images in [-1, 1].
 """
 
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
-from gan_zoo.callbacks.sample_grid import save_png_atomic, to_grid
+from gan_zoo.callbacks.periodic import PeriodicCallback
+from gan_zoo.callbacks.sample_grid import to_grid
 
 __all__ = ["LatentTraversal"]
 
 
-class LatentTraversal(L.Callback):
+class LatentTraversal(PeriodicCallback):
     """Every ``every_n_g_steps`` generator updates (and at the end of fit), save one traversal grid per
     continuous code.
 
@@ -34,52 +34,27 @@ class LatentTraversal(L.Callback):
     """
 
     def __init__(self, every_n_g_steps: int = 1000, steps: int = 9, span: float = 2.0, seed: int = 0) -> None:
-        super().__init__()
+        super().__init__(every_n_g_steps)
         if steps < 2:
             raise ValueError(f"steps must be >= 2 to show a sweep, got {steps}")
-        self.every_n_g_steps = every_n_g_steps
         self.steps = steps
         self.span = span
         self.seed = seed
         self.last_paths: list[Path] = []
-        self._last_logged = -1
 
-    @staticmethod
-    def _check(pl_module: L.LightningModule) -> None:
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not (hasattr(pl_module, "traverse") and hasattr(pl_module, "num_continuous")):
             raise TypeError(
                 f"LatentTraversal needs a model with latent codes (`traverse`, `num_continuous`), e.g. InfoGAN; "
                 f"{type(pl_module).__name__} has none: remove the callback from the config"
             )
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._check(pl_module)
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
-        g_updates = int(pl_module.g_updates)
-        if self.every_n_g_steps > 0 and g_updates % self.every_n_g_steps == 0 and g_updates != self._last_logged:
-            self.log_traversals(trainer, pl_module)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if int(pl_module.g_updates) != self._last_logged:
-            self.log_traversals(trainer, pl_module)
-
-    def log_traversals(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        g_updates = int(pl_module.g_updates)
-        self._last_logged = g_updates
-        if not trainer.is_global_zero:
-            return
+    def run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         values = torch.linspace(-self.span, self.span, self.steps)
-        root = Path(trainer.log_dir or trainer.default_root_dir)
+        g_step = pl_module.num_g_updates
         self.last_paths = []
         for code in range(int(pl_module.num_continuous)):
             images = pl_module.traverse(code, values, seed=self.seed)  # (rows, steps, C, H, W)
             grid = to_grid(images.flatten(0, 1), nrow=self.steps)  # one row per categorical value
-            path = root / "traversals" / f"c{code}_g_step_{g_updates:06d}.png"
-            save_png_atomic(grid, path)
-            self.last_paths.append(path)
-            for logger in trainer.loggers:
-                if isinstance(logger, WandbLogger):
-                    logger.log_image(f"traversal/c{code}", [grid], step=trainer.global_step)
-                elif isinstance(logger, TensorBoardLogger):
-                    logger.experiment.add_image(f"traversal/c{code}", grid, global_step=trainer.global_step)
+            self.last_paths.append(self.write_png(trainer, f"traversals/c{code}_g_step_{g_step:06d}.png", grid))
+            self.log_image(trainer, f"traversal/c{code}", grid)

