@@ -40,6 +40,7 @@ __all__ = [
     "not_shipped",
     "fetch_source",
     "format_pretrained_table",
+    "markdown_table",
 ]
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -269,3 +270,33 @@ def format_pretrained_table(entries: list[PretrainedEntry], skipped: dict[str, s
     for name, reason in (skipped or {}).items():
         lines.append(f"not shipped: {name}: {reason}")
     return "\n".join(lines)
+
+
+def markdown_table(entries: list[PretrainedEntry], skipped: dict[str, str] | None = None) -> str:
+    """The README's table of shipped generators, generated from the registry (tests/test_pretrained.py checks
+    that the README holds exactly this text)."""
+    lines = [
+        "| name | weights | MB | domain FID ↓ | domain IS ↑ | class coverage | class / code accuracy | G updates | wall minutes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        m = e.metrics
+        accuracy = m.get("class_accuracy") or m.get("code_accuracy")
+        accuracy_text = "—" if accuracy is None else f"{accuracy['value']:.1%}"
+        is_std = m["domain_is"].get("std")
+        is_text = f"{m['domain_is']['value']:.2f}" + ("" if is_std is None else f" ± {is_std:.2f}")
+        lines.append(
+            f"| `{e.name}` | {e.weights} | {e.size_bytes / 1e6:.1f} | {m['domain_fid']['value']:.2f} "
+            f"| {is_text} | {m['class_coverage']['value']:.2f} | {accuracy_text} "
+            f"| {e.training.get('g_updates', '?')} | {e.training.get('wall_minutes', '?'):.0f} |"
+        )
+    if skipped:
+        lines.append("")
+        lines += [f"* `{name}` is not shipped: {reason}." for name, reason in skipped.items()]
+    return "\n".join(lines)
+
+
+def model_table_cell(model: str, entries: list[PretrainedEntry]) -> str:
+    """The README model table's "pretrained (domain FID)" cell for one registry model name."""
+    names = [f"`{e.name}` ({e.metrics['domain_fid']['value']:.1f})" for e in entries if e.model == model]
+    return ", ".join(names) if names else "—"

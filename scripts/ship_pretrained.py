@@ -12,7 +12,8 @@ Steps (everything a registry entry holds is measured here, nothing typed in by h
 3. The full protocol: ``gan-zoo evaluate --pretrained <folder> --dataset D --metrics domain_fid domain_is
    class_coverage --num-samples 5000 --num-real 5000 --seed 0`` (reference: the first 5000 training images).
 4. Conditional models: ``scripts/evidence_conditional.py``'s share of samples classified as the requested class
-   (cGAN) or the best one-to-one code-to-class accuracy (InfoGAN), ``--per-class`` samples per class.
+   (cGAN) or the best one-to-one code-to-class accuracy (InfoGAN), ``--per-class`` samples per class, computed
+   on the exported generator.
 5. ``ci_check``: the same metrics on a small sample (500 generated, 1000 real) that tests/test_pretrained.py
    recomputes in CI, with a tolerance.
 """
@@ -27,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
@@ -34,16 +36,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_zoo.evaluate import evaluate_main  # noqa: E402
-from gan_zoo.hub import CONFIG_NAME, WEIGHTS_NAME, load_gan_checkpoint, save_pretrained, sha256_file  # noqa: E402
+from gan_zoo.hub import (  # noqa: E402
+    CONFIG_NAME, WEIGHTS_NAME, load_gan_checkpoint, load_pretrained_folder, save_pretrained, sha256_file,
+)
 from gan_zoo.zoo import PRETRAINED_DIR, REGISTRY_PATH, load_registry  # noqa: E402
 
 METRICS = ["domain_fid", "domain_is", "class_coverage"]
 CI_SAMPLES, CI_REAL = 500, 1000
 
 
-def reference_samples(model, n: int = 16, seed: int = 0, tolerance: float = 1e-4) -> dict:
-    """Statistics of the checkpoint's own samples (``GANModule.sample``, the EMA generator when kept)."""
-    images = model.sample(n, seed=seed).double()
+def reference_samples(model, use_ema: bool, n: int = 16, seed: int = 0, tolerance: float = 1e-4) -> dict:
+    """Statistics of the checkpoint's own samples (``GANModule.sample`` with the generator that is shipped)."""
+    images = model.sample(n, seed=seed, use_ema=use_ema).double()
     return {
         "num": n,
         "seed": seed,
@@ -64,17 +68,24 @@ def run_evaluate(folder: Path, dataset: str, num_samples: int, num_real: int, se
     return results, argv
 
 
-def conditional_evidence(kind: str, ckpt: str, per_class: int, domain: str) -> dict:
+def conditional_evidence(kind: str, generator, per_class: int, domain: str) -> dict:
+    """scripts/evidence_conditional.py's measures, on the exported generator itself."""
+    from gan_zoo.metrics.classifier import classify
+
     spec = importlib.util.spec_from_file_location("evidence_conditional", ROOT / "scripts" / "evidence_conditional.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    k = generator.num_classes
+    table = np.zeros((k, 10), dtype=np.int64)  # requested class / code value x predicted class
+    for c in range(k):
+        images = generator.sample(per_class, labels=torch.full((per_class,), c), seed=c)  # the script's seeds
+        table[c] = np.bincount(classify(images, domain).numpy(), minlength=10)
     if kind == "cgan":
-        result = module.cgan_evidence(ckpt, per_class, seed=0, domain=domain)
-        return {"class_accuracy": {"value": round(result["share_classified_as_requested"], 4),
-                                   "per_class": result["per_class"], "samples": result["samples"]}}
-    result = module.infogan_evidence(ckpt, per_class, sweep_z=50, sweep=9, seed=0, domain=domain)
-    return {"code_accuracy": {"value": round(result["categorical_matched_accuracy"], 4),
-                              "code_to_class": result["code_to_digit"], "samples": result["samples"]}}
+        return {"class_accuracy": {"value": round(float(np.trace(table) / table.sum()), 4),
+                                   "per_class": [round(float(table[c, c] / table[c].sum()), 4) for c in range(k)],
+                                   "samples": int(table.sum())}}
+    accuracy, mapping = module.matched_accuracy(table)
+    return {"code_accuracy": {"value": round(accuracy, 4), "code_to_class": mapping, "samples": int(table.sum())}}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -88,6 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--hardware", required=True)
     p.add_argument("--wall-minutes", type=float, required=True)
     p.add_argument("--per-class", type=int, default=500, help="conditional evidence: samples per class")
+    p.add_argument("--ema", action="store_true",
+                   help="ship the EMA generator (default: the raw one; see the registry notes for why)")
     p.add_argument("--dtype", choices=["float32", "float16"], default="float32", help="storage precision")
     p.add_argument("--notes", default="")
     p.add_argument("--threads", type=int, default=1)
@@ -96,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.time()
 
     model = load_gan_checkpoint(args.ckpt)
-    folder = save_pretrained(model, PRETRAINED_DIR / args.name, dtype=args.dtype)
+    folder = save_pretrained(model, PRETRAINED_DIR / args.name, use_ema=args.ema, dtype=args.dtype)
     config = yaml.safe_load((folder / CONFIG_NAME).read_text())
     generator = model.generator_ema.module if config["ema"] else model.generator
     num_classes = getattr(generator, "num_classes", None)
@@ -104,7 +117,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     metrics, eval_argv = run_evaluate(folder, args.dataset, 5000, 5000, 0)
     if model.registry_name in ("cgan", "infogan"):
-        metrics |= conditional_evidence(model.registry_name, args.ckpt, args.per_class, args.dataset)
+        shipped = load_pretrained_folder(folder)
+        metrics |= conditional_evidence(model.registry_name, shipped, args.per_class, args.dataset)
     ci_metrics, ci_argv = run_evaluate(folder, args.dataset, CI_SAMPLES, CI_REAL, 0)
 
     entry = {
@@ -132,8 +146,9 @@ def main(argv: list[str] | None = None) -> dict:
             "reference": f"{args.dataset} train[:5000]",
             "classifier": f"gan_zoo/weights/domain_classifier_{args.dataset}.safetensors (domain FID/IS features)",
             "labels": "balanced (sample index mod K)" if conditional else "none",
-            "conditional": (f"scripts/evidence_conditional.py {model.registry_name} CKPT --per-class {args.per_class}"
-                            f" --domain {args.dataset}") if model.registry_name in ("cgan", "infogan") else None,
+            "conditional": (f"scripts/evidence_conditional.py's {model.registry_name} measure on the shipped generator, "
+                            f"{args.per_class} samples per class, seeds 0..K-1, judged by the domain classifier")
+                           if model.registry_name in ("cgan", "infogan") else None,
         },
         "ci_check": {
             "num_samples": CI_SAMPLES,
@@ -144,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
             "command": "gan-zoo evaluate --pretrained " + args.name + " " + " ".join(ci_argv[2:]),
         },
         # float16 storage moves samples by ~1e-3 from the float32 checkpoint's
-        "reference_samples": reference_samples(model, tolerance=1e-4 if args.dtype == "float32" else 5e-3),
+        "reference_samples": reference_samples(model, args.ema, tolerance=1e-4 if args.dtype == "float32" else 5e-3),
         "notes": args.notes,
     }
     registry = load_registry()

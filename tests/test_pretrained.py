@@ -31,6 +31,18 @@ EXPECTED_NAMES = ["vanilla_gan-mnist", "dcgan-mnist", "dcgan-fashion_mnist", "cg
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def lively(name: str, **overrides):
+    """A tiny model whose samples differ visibly between seeds. At initialisation (N(0, 0.02) weights, batch
+    norm's running statistics 0 and 1) the tiny DCGAN/InfoGAN generators emit near-constant images in eval
+    mode (std ~1e-4), against which a wrong seed or a swapped row would go unnoticed."""
+    model = create_model(name, tiny=True, **overrides)
+    with torch.no_grad():
+        for module in model.generator.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                module.weight.normal_(0, 2 / math.sqrt(module.weight[0].numel()))
+    return model
+
+
 def entry_for(folder: Path, model_name: str, source: str = "package") -> dict:
     """A registry entry for an exported folder, with the digests of its files as they are now."""
     return {
@@ -46,7 +58,7 @@ def entry_for(folder: Path, model_name: str, source: str = "package") -> dict:
 def tiny_zoo(tmp_path, monkeypatch):
     """A registry in tmp_path shipping one tiny DCGAN as ``tiny-dcgan``; returns (model, folder, registry path)."""
     root = tmp_path / "pretrained"
-    model = create_model("dcgan", tiny=True)
+    model = lively("dcgan")
     folder = save_pretrained(model, root / "tiny-dcgan")
     registry = root / "registry.yaml"
     registry.write_text(yaml.safe_dump({"generators": {"tiny-dcgan": entry_for(folder, "dcgan")},
@@ -122,6 +134,21 @@ def test_pinned_digest_must_match(tmp_path):
         load_pretrained(folder, weights_sha256="0" * 64)
 
 
+def test_float16_export_halves_the_file_and_rounds_each_weight(tmp_path):
+    model = create_model("dcgan", tiny=True, ema_decay=0.9)
+    full = save_pretrained(model, tmp_path / "f32")
+    half = save_pretrained(model, tmp_path / "f16", dtype="float16")
+    size = lambda p: (p / "generator.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.6 * size(full)
+    assert yaml.safe_load((half / "config.yaml").read_text())["dtype"] == "float16"
+    loaded = load_pretrained(half).generator.state_dict()
+    for name, tensor in model.generator_ema.module.state_dict().items():
+        expected = tensor.half().to(tensor.dtype) if tensor.is_floating_point() else tensor
+        assert loaded[name].dtype == tensor.dtype and torch.equal(loaded[name], expected), name
+    with pytest.raises(GanZooError, match="float32 or float16"):
+        save_pretrained(model, tmp_path / "bf", dtype="bfloat16")
+
+
 # --- Hugging Face Hub source, no network: a pre-populated cache, and a fake server of a hub-laid-out folder
 def hub_cache(cache: Path, repo_id: str, revision_hash: str, files: dict[str, Path]) -> None:
     """Lay files out as huggingface_hub caches them: models--owner--repo/{refs/main, snapshots/<hash>/...}."""
@@ -135,7 +162,7 @@ def hub_cache(cache: Path, repo_id: str, revision_hash: str, files: dict[str, Pa
 
 
 def test_hf_source_loads_offline_from_the_hub_cache(tmp_path):
-    model = create_model("cgan", tiny=True)
+    model = lively("cgan")
     folder = save_pretrained(model, tmp_path / "export")
     cache = tmp_path / "hf"
     hub_cache(cache, "someone/gan-zoo-weights", "a" * 40,
@@ -169,7 +196,7 @@ def fake_hub(tmp_path, monkeypatch):
 
 def test_hf_source_is_fetched_with_revision_and_checked(fake_hub, tmp_path):
     served, calls = fake_hub
-    model = create_model("dcgan", tiny=True)
+    model = lively("dcgan")
     folder = save_pretrained(model, served / "me/zoo/v1/nets/dcgan")
     generator = load_pretrained("hf://me/zoo/nets/dcgan@v1")
     assert torch.equal(generator.sample(3, seed=0), model.sample(3, seed=0))
@@ -237,7 +264,7 @@ def test_slerp_keeps_the_norm_and_turns_by_t_omega():
 
 @pytest.mark.parametrize("name", ["dcgan", "cgan", "infogan"])
 def test_interpolation_strip_ends_at_the_samples_of_its_seed(name, tmp_path):
-    model = create_model(name, tiny=True)
+    model = lively(name)
     generator = load_pretrained(save_pretrained(model, tmp_path / name))
     rows, steps = 3, 5
     strip = generator.interpolate(rows, steps, seed=7)  # (R, S, C, H, W)
@@ -259,7 +286,7 @@ def test_interpolation_strip_ends_at_the_samples_of_its_seed(name, tmp_path):
 
 
 def test_traversal_matches_the_paper_layout_and_the_model(tmp_path):
-    model = create_model("infogan", tiny=True)
+    model = lively("infogan")
     generator = load_pretrained(save_pretrained(model, tmp_path / "info"))
     values = torch.linspace(-2, 2, 4)
     images = generator.traverse(1, values, seed=3)  # (K, V, C, H, W)
@@ -285,7 +312,7 @@ def test_sample_command_writes_the_protocols_grid(tiny_zoo, tmp_path, capsys):
 
 
 def test_sample_command_labels_interpolate_and_traverse(tmp_path, capsys):
-    cgan = save_pretrained(create_model("cgan", tiny=True), tmp_path / "cgan")
+    cgan = save_pretrained(lively("cgan"), tmp_path / "cgan")
     out = tmp_path / "sevens.png"
     main(["sample", "--pretrained", str(cgan), "--num", "4", "--labels", "7", "--out", str(out)])
     expected = load_pretrained(cgan).sample(4, labels=torch.full((4,), 7), seed=0)
@@ -297,7 +324,7 @@ def test_sample_command_labels_interpolate_and_traverse(tmp_path, capsys):
     images = load_pretrained(cgan).interpolate(2, 6, labels=torch.tensor([3, 5]), seed=1)
     assert np.abs(read_png(strip) - png_of(to_grid(images.flatten(0, 1), nrow=6))).max() <= 1
 
-    info = save_pretrained(create_model("infogan", tiny=True), tmp_path / "info")
+    info = save_pretrained(lively("infogan"), tmp_path / "info")
     main(["sample", "--pretrained", str(info), "--traverse", "--steps", "5", "--seed", "2",
           "--out", str(tmp_path / "trav.png")])
     generator = load_pretrained(info)
@@ -380,3 +407,16 @@ def test_shipped_generator_metrics_recomputed_within_tolerance(entry, data_dir, 
     for metric, recorded in check["metrics"].items():
         value = report["results"][metric]["value"]
         assert value == pytest.approx(recorded, rel=check["relative_tolerance"], abs=1e-3), metric
+
+
+def test_readme_tables_match_the_registry():
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "update_readme_pretrained.py"
+    spec = importlib.util.spec_from_file_location("update_readme_pretrained", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (script.parents[1] / "README.md").read_text()
+    assert module.render(readme) == readme, "README.md is stale: run python scripts/update_readme_pretrained.py"
+    for entry in SHIPPED:  # the generated text really carries the registry's numbers
+        assert f"`{entry.name}` ({entry.metrics['domain_fid']['value']:.1f})" in readme
