@@ -226,7 +226,7 @@ def load_pretrained(
         cache_dir: where remote sources are cached (default: the Hub's cache / ``$GAN_ZOO_CACHE``).
         local_files_only: never touch the network (default: ``$HF_HUB_OFFLINE`` / ``$GAN_ZOO_OFFLINE``).
     """
-    from gan_zoo import zoo
+    import gan_zoo.zoo as zoo
 
     expected: dict[str, str | None] = {WEIGHTS_NAME: weights_sha256}
     name = None

@@ -213,7 +213,7 @@ def _fetch_url(source: str, expected: dict[str, str], cache_dir: str | os.PathLi
     The cache folder is named by the weights' sha256, so a cached copy is reused only if it is the pinned one;
     a download lands in a temporary file and is renamed only after its digest matched.
     """
-    from gan_zoo.hub import sha256_file
+    from gan_zoo.provenance import sha256_file
 
     root = Path(cache_dir) if cache_dir is not None else _cache_root()
     folder = root / "pretrained" / expected[WEIGHTS_NAME][:16]

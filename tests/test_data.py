@@ -138,4 +138,4 @@ def test_digits_are_the_raw_gray_levels_mapped_to_minus_one_one():
     torch.testing.assert_close(x[:, 0].double(), raw / 8.0 - 1.0)
     assert x.min().item() == -1.0 and x.max().item() == 1.0
     x32, _ = first_batch(DigitsDataModule(image_size=32, batch_size=8))  # the resized default
-    assert x32.min().item() == -1.0 and (x32 < -0.99).float().mean() > 0.3  # background at −1
+    assert x32.min().item() == -1.0 and (x32 < -0.99).float().mean() > 0.2  # background at −1 (0 if left in [0, 1])
