@@ -118,6 +118,11 @@ class SemiSupervisedGAN(GANModule):
         if getattr(self, "_init_from_first_batch", False):
             self.discriminator.init_from_data_(self.split_batch(batch)[0])
             self._init_from_first_batch = False
+            if self.trainer.world_size > 1:
+                # Each rank saw its own first batch: take rank 0's initialisation everywhere, so DDP starts
+                # (and stays) with identical weights.
+                for tensor in self.discriminator.state_dict().values():
+                    torch.distributed.broadcast(tensor, src=0)
 
     def after_d_step(self, stats: StepStats) -> None:
         if self.classifier_average is not None:
