@@ -452,8 +452,16 @@ def _evaluate(argv: list[str]) -> None:
     evaluate_main(argv)
 
 
+def _reproduce(argv: list[str]) -> None:
+    from gan_zoo.reproduce import reproduce_main
+
+    code = reproduce_main(argv)
+    if code:
+        sys.exit(code)  # 1: a metric fell outside the ledger's tolerance
+
+
 # Subcommands outside LightningCLI: name -> function(argv).
-EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate, "pretrained": _pretrained}
+EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate, "pretrained": _pretrained, "reproduce": _reproduce}
 
 
 def _one_line(err: BaseException) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from gan_zoo import create_model
 from gan_zoo.cli import cli_main
+
+ROOT = Path(__file__).parents[1]
 
 
 def assert_g_loss_is_non_saturating(model) -> None:
@@ -31,7 +35,7 @@ def test_default_generator_loss_is_non_saturating():
 
 
 def test_mnist_config_trains_with_the_non_saturating_loss():
-    cli = cli_main(["--config", "configs/vanilla_gan/mnist.yaml", "--data.init_args.download", "false"], run=False)
+    cli = cli_main(["--config", str(ROOT / "configs/vanilla_gan/mnist.yaml"), "--data.init_args.download", "false"], run=False)
     assert_g_loss_is_non_saturating(cli.model)
 
 

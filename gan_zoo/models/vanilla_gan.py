@@ -10,9 +10,13 @@ Algorithm 1 (k = ``n_critic`` = 1 in the paper's experiments):
         sample m noise samples; descend ∇θ_G (1/m) Σ log(1 − D(G(z)))        (``g_loss_type="minimax"``)
         — or, as Sec. 3 recommends in practice, ascend log D(G(z))          (``"nonsaturating"``, default)
 
+Nets: D is the paper's maxout network with dropout (``gan_zoo.nets.MaxoutDiscriminator``: two maxout
+layers of 240 units × 5 pieces, dropout 0.2 on the input and 0.5 on hidden units, as in the released
+MNIST model); ``gan_zoo.nets.MLPDiscriminator`` (LeakyReLU + dropout) stays available.
+
 Deviations from the paper:
-* Nets are the seed's 4 fully connected layers per net with ReLU in G and LeakyReLU(0.2) + dropout in
-  D, instead of the paper's maxout discriminator; G ends in tanh because data are scaled to [-1, 1].
+* G is the seed's MLP (256-512-1024 ReLU units, tanh output because data are scaled to [-1, 1]) rather
+  than the released model's 1200-1200 units with a sigmoid output.
 * Optimizer: Adam(2e-4, β1 = 0.5) instead of SGD with the momentum schedule of the original code.
 * z ~ N(0, I) of size 100 (the paper samples uniform noise; ``latent_prior: uniform`` restores it).
 """
@@ -34,7 +38,7 @@ __all__ = ["VanillaGAN"]
     "vanilla_gan",
     defaults={
         "generator": {"class_path": "gan_zoo.nets.MLPGenerator", "init_args": {"latent_dim": 100, "image_shape": [1, 28, 28]}},
-        "discriminator": {"class_path": "gan_zoo.nets.MLPDiscriminator", "init_args": {"image_shape": [1, 28, 28]}},
+        "discriminator": {"class_path": "gan_zoo.nets.MaxoutDiscriminator", "init_args": {"image_shape": [1, 28, 28]}},
     },
     tiny={
         "generator": {"init_args": {"latent_dim": 8, "hidden": [16, 16]}},

@@ -1,0 +1,119 @@
+"""The results ledger (docs/results.yaml): it covers every config, its renderings are current, bad entries
+are named, and `gan-zoo reproduce` retrains a tiny config and checks it against the recorded tolerance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gan_zoo.errors import GanZooError
+from gan_zoo.ledger import (
+    MEASURED,
+    find_entry,
+    load_ledger,
+    model_configs,
+    render_markdown,
+    render_readme_table,
+    replace_readme_block,
+)
+from gan_zoo.reproduce import check_tolerance, reproduce_main
+
+ROOT = Path(__file__).parents[1]
+LEDGER = ROOT / "docs" / "results.yaml"
+TINY = "configs/dcgan/mnist_tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def ledger() -> dict:
+    return load_ledger(LEDGER)
+
+
+def test_every_config_has_an_entry_and_every_entry_an_existing_config(ledger):
+    configs = set(model_configs(ROOT))
+    assert len(configs) > 20 and "configs/began/mnist.yaml" in configs
+    assert "configs/trainer/ddp.yaml" not in configs  # fragments are composed onto model configs
+    entries = {e["config"] for e in ledger["entries"]}
+    assert sorted(configs - entries) == [], "configs without a ledger entry (add one, 'not measured' with a reason is fine)"
+    assert sorted(entries - configs) == [], "ledger entries naming no model config in configs/"
+
+
+def test_protocols_name_the_shipped_extractor_weights(ledger):
+    for name, protocol in ledger["protocols"].items():
+        if protocol.get("kind") == "toy":
+            continue
+        weights = ROOT / protocol["extractor"]
+        info = json.loads(weights.with_suffix(".json").read_text())
+        assert protocol["extractor_sha256"] == info["sha256"], f"{name}: results were scored with other weights"
+        assert info["dataset"] == protocol["dataset"]
+
+
+def test_measured_entries_are_complete(ledger):
+    measured = [e for e in ledger["entries"] if e["status"] == MEASURED]
+    assert any(e["config"] == TINY for e in measured)
+    for entry in measured:
+        assert entry["tolerance"], f"{entry['config']}: reproduce needs a tolerance"
+        assert entry["fit_command"].startswith("gan-zoo fit --config " + entry["config"])
+        assert entry["evaluate_command"].startswith("gan-zoo evaluate")
+        assert len(entry["budget"]["wall_s"]) == len(entry["seeds"]) and entry["budget"]["hardware"]
+        for metric, bounds in entry["tolerance"].items():  # the recorded values pass their own tolerance
+            for value in entry["results"][metric]:
+                assert bounds.get("min", -1e300) <= value <= bounds.get("max", 1e300), (entry["config"], metric, value)
+
+
+def test_results_md_and_readme_are_generated_from_the_ledger(ledger):
+    assert (ROOT / "docs" / "results.md").read_text() == render_markdown(ledger), "run python scripts/results_ledger.py"
+    readme = (ROOT / "README.md").read_text()
+    assert readme == replace_readme_block(readme, render_readme_table(ledger)), "run python scripts/results_ledger.py"
+    for entry in ledger["entries"]:
+        if entry["status"] == MEASURED and entry["config"] != TINY:
+            assert f"`{entry['config']}`" in readme
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda e: e["results"]["domain_is"].append(1.0), "one value per seed"),
+        (lambda e: e.update(config="configs/dcgan/mnist.yaml"), "listed twice"),
+        (lambda e: e.update(protocol="nope"), "unknown protocol"),
+        (lambda e: e["tolerance"].update(bogus={"min": 1}), "no recorded result"),
+        (lambda e: e.update(status="not measured", reason=""), "needs a reason"),
+    ],
+)
+def test_bad_entries_are_named(ledger, tmp_path, mutate, message):
+    data = yaml.safe_load(LEDGER.read_text())
+    mutate(next(e for e in data["entries"] if e["config"] == TINY))
+    path = tmp_path / "results.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(GanZooError, match=message) as err:
+        load_ledger(path)
+    assert TINY in str(err.value) or "configs/dcgan/mnist.yaml" in str(err.value)
+
+
+def test_tolerance_check():
+    rows = check_tolerance({"domain_fid": 30.0, "domain_is": 8.9}, {"domain_fid": {"max": 40}, "domain_is": {"min": 9.0}})
+    assert [(m, ok) for m, _, _, ok in rows] == [("domain_fid", True), ("domain_is", False)]
+    (_, value, _, ok), = check_tolerance({}, {"class_coverage": {"min": 1.0}})  # a missing metric fails
+    assert value != value and not ok
+
+
+def test_reproduce_tiny_config_within_tolerance(ledger, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)  # configs and the ledger are named relative to the repository root
+    entry = find_entry(ledger, TINY)
+    code = reproduce_main([TINY, "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "reproduced" in out and f"seed {entry['seeds'][0]}" in out
+    report = json.loads(next(tmp_path.rglob("eval.json")).read_text())
+    assert report["results"]["domain_fid"]["protocol"]["n_fake"] == ledger["protocols"][entry["protocol"]]["num_samples"]
+    # The same checkpoint judged against a tolerance it cannot meet: exit code 1, the metric named.
+    ckpt = next(tmp_path.rglob("last.ckpt"))
+    data = yaml.safe_load(LEDGER.read_text())
+    tiny = next(e for e in data["entries"] if e["config"] == TINY)
+    tiny["tolerance"] = {"domain_is": {"min": 9.9}}
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump(data))
+    assert reproduce_main([TINY, "--out", str(tmp_path), "--ledger", str(strict), "--ckpt", str(ckpt)]) == 1
+    assert "NOT reproduced: domain_is" in capsys.readouterr().out
