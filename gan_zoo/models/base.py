@@ -104,6 +104,9 @@ def update_ema_(ema: AveragedModel, model: nn.Module, first: bool) -> None:
     if first:
         for a, c in zip(averaged, current, strict=True):
             a.copy_(c)
+    elif ema.multi_avg_fn is None:  # a per-tensor avg_fn (e.g. the semi-supervised GAN's bias-corrected EMA)
+        for a, c in zip(averaged, current, strict=True):
+            a.copy_(ema.avg_fn(a, c, ema.n_averaged.to(a.device)))
     else:
         groups: dict[tuple[torch.device, torch.dtype], tuple[list[Tensor], list[Tensor]]] = {}
         for a, c in zip(averaged, current, strict=True):

@@ -47,7 +47,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from gan_zoo.losses import class_logits_to_real_logit, feature_matching_loss, semi_supervised_losses
-from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats
+from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats, update_ema_
 from gan_zoo.registry import register_model
 
 __all__ = ["SemiSupervisedGAN"]
@@ -126,7 +126,9 @@ class SemiSupervisedGAN(GANModule):
 
     def after_d_step(self, stats: StepStats) -> None:
         if self.classifier_average is not None:
-            self.classifier_average.update_parameters(self.discriminator)
+            # Sync-free update (the host knows whether this is the first D step; AveragedModel would read
+            # n_averaged back from the device twice per step).
+            update_ema_(self.classifier_average, self.discriminator, first=self.num_d_updates == 1)
 
     # ------------------------------------------------------------------ the (K+1)-class discriminator
     def classify(self, x: Tensor) -> Tensor:
