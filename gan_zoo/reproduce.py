@@ -40,7 +40,7 @@ def fit_args(entry: dict[str, Any], seed: int, out_dir: Path) -> list[str]:
 
 def train(entry: dict[str, Any], seed: int, out_dir: Path) -> tuple[Path, float]:
     """Fit ``entry`` in-process; returns (last checkpoint, seconds)."""
-    from gan_zoo.cli import cli_main
+    from gan_zoo.fit import cli_main
 
     start = time.time()
     cli = cli_main(fit_args(entry, seed, out_dir), run=False)
