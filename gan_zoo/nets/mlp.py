@@ -6,14 +6,46 @@ Used by the vanilla GAN on MNIST and, with ``output_activation="identity"``, on 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
-import torch
 from torch import Tensor, nn
 
 from gan_zoo.nets.layers import View, output_activation, prod
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "Maxout", "MaxoutDiscriminator"]
+
+
+def _hidden_stack(
+    width: int, hidden: Sequence[int], unit: Callable[[int, int], list[nn.Module]], dropout: float,
+    input_dropout: float = 0.0,
+) -> tuple[nn.Sequential, int]:
+    """Flatten -> [dropout(input_dropout)] -> [unit(width, h) -> dropout(dropout)] per hidden width h.
+
+    Returns the stack and its output width. The layer indices (``body.N``) are those the discriminators
+    have always had, so their checkpoints load unchanged.
+    """
+    layers: list[nn.Module] = [nn.Flatten()]
+    if input_dropout > 0:
+        layers.append(nn.Dropout(input_dropout))
+    for h in hidden:
+        layers += unit(width, h)
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    return nn.Sequential(*layers), width
+
+
+class _FlatDiscriminator(nn.Module):
+    """A ``body`` (flat features, (B, F)) and a linear ``head`` to one logit per sample."""
+
+    body: nn.Sequential
+    head: nn.Linear
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)  # (B, hidden[-1])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)).squeeze(1)  # (B,) logits
 
 
 class MLPGenerator(nn.Module):
@@ -48,7 +80,7 @@ class MLPGenerator(nn.Module):
         return self.net(z)  # (B, *image_shape)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(_FlatDiscriminator):
     """x (B, *image_shape) -> one logit per sample (B,). ``features`` gives the last hidden layer.
 
     LeakyReLU(0.2) and dropout stand in for the paper's maxout + dropout (see the model's deviations).
@@ -62,21 +94,10 @@ class MLPDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = prod(self.image_shape)
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2, inplace=True)]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = h
-        self.body = nn.Sequential(*layers)
+        self.body, width = _hidden_stack(
+            prod(self.image_shape), hidden, lambda i, o: [nn.Linear(i, o), nn.LeakyReLU(0.2, inplace=True)], dropout
+        )
         self.head = nn.Linear(width, 1)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.body(x)  # (B, hidden[-1])
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x)).squeeze(1)  # (B,) logits
 
 
 class Maxout(nn.Module):
@@ -101,7 +122,7 @@ class Maxout(nn.Module):
         return f"out_features={self.out_features}, pieces={self.pieces}"
 
 
-class MaxoutDiscriminator(nn.Module):
+class MaxoutDiscriminator(_FlatDiscriminator):
     """x (B, *image_shape) -> one logit per sample (B,): Goodfellow et al. 2014's MNIST discriminator.
 
     dropout(input_dropout) -> [Maxout(units, pieces) -> dropout(dropout)] × len(hidden) -> Linear -> logit.
@@ -127,20 +148,7 @@ class MaxoutDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)
-        layers: list[nn.Module] = [nn.Flatten()]
-        if input_dropout > 0:
-            layers.append(nn.Dropout(input_dropout))
-        width = prod(self.image_shape)
-        for h in hidden:
-            layers.append(Maxout(width, h, pieces))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = h
-        self.body = nn.Sequential(*layers)
+        self.body, width = _hidden_stack(
+            prod(self.image_shape), hidden, lambda i, o: [Maxout(i, o, pieces)], dropout, input_dropout
+        )
         self.head = nn.Linear(width, 1)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.body(x)  # (B, hidden[-1])
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x)).squeeze(1)  # (B,) logits
