@@ -76,7 +76,7 @@ class ProgressiveGrowing(PeriodicCallback):
                 if trainer.is_global_zero:
                     self.save_grid(trainer, pl_module, f"{name}.png", key=f"progan/{label}")
                 if self.milestone_checkpoints:
-                    trainer.save_checkpoint(run_dir(trainer) / f"{name}.ckpt")
+                    trainer.save_checkpoint(run_dir(trainer) / f"{name}.ckpt", weights_only=False)  # full state: resumable
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         point = pl_module.growth
