@@ -92,8 +92,7 @@ def _blank_image_drift(d: SemiSupervisedMLPDiscriminator, steps: int = 5) -> flo
 def test_discriminator_sees_the_authors_unit_pixels():
     """The authors train D on [0, 1] pixels; with Adam on weight-normed directions, [-1, 1] pixels are not an
     equivalent parametrisation: every step on a background pixel's weight shifts the first layer's
-    pre-activations by that step times −1 (this drift cost the semi-supervised MNIST run most of its
-    benefit: 25.8 % validation error after 3 epochs, README). D maps x to (x + 1) / 2 first."""
+    pre-activations by that step times −1, a drift the bias has to chase. D maps x to (x + 1) / 2 first."""
     d = SemiSupervisedMLPDiscriminator(hidden=(32, 16), input_noise=0.0, hidden_noise=0.0)
     blank, white = torch.full((2, 1, 28, 28), -1.0), torch.ones(2, 1, 28, 28)
     assert d.pixels(blank).abs().max().item() == 0.0 and d.pixels(white).min().item() == 1.0
