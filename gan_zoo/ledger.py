@@ -5,7 +5,13 @@ reference split, extractor and its sha256, seed), ``overrides`` (extra ``gan-zoo
 ``budget`` (``max_steps``, G updates, wall time per seed, hardware), ``seeds``, ``results`` (one value per
 seed for each metric), ``tolerance`` (the range ``gan-zoo reproduce`` accepts), the two commands, and
 ``smoke: true`` for a CI smoke config (left out of the README table) — or ``status: not measured`` with a
-``reason``.
+``reason``. An entry may list ``seed_options`` (config options such as ``data.init_args.label_seed``) that
+take the seed's value too, beside ``--seed_everything``.
+
+Protocol kinds: image protocols (``gan-zoo evaluate`` metrics from samples), ``kind: toy`` (mode coverage of
+2-D mixtures) and ``kind: classification`` (``gan-zoo test``: a model with a held-out measure, the
+semi-supervised GAN, scores its classifier on the dataset's test split; ``test_error`` with the model's
+evaluation classifier, ``test_error_last`` with D's current weights).
 
 ``python scripts/results_ledger.py`` renders it to ``docs/results.md`` and to the README's results
 table (``--check`` only compares); ``tests/test_results_ledger.py`` checks that every config has an
@@ -21,19 +27,28 @@ from typing import Any
 from gan_zoo.errors import GanZooError
 
 __all__ = [
-    "DEFAULT_LEDGER", "MEASURED", "NOT_MEASURED", "TOY_METRICS", "IMAGE_METRICS", "load_ledger", "find_entry",
+    "DEFAULT_LEDGER", "MEASURED", "NOT_MEASURED", "TOY_METRICS", "IMAGE_METRICS", "CLASSIFICATION_METRICS",
+    "protocol_metrics", "load_ledger", "find_entry",
     "model_configs", "render_markdown", "render_readme_table", "replace_readme_block", "README_BEGIN", "README_END",
 ]
 
 DEFAULT_LEDGER = Path("docs/results.yaml")
 TOY_METRICS = ("modes_covered", "high_quality_share")
 IMAGE_METRICS = ("domain_fid", "domain_is", "class_coverage", "fid", "is", "min_class_share")
+CLASSIFICATION_METRICS = ("test_error", "test_error_last")
 MEASURED, NOT_MEASURED = "measured", "not measured"
 
 
 def _require(cond: bool, where: str, what: str) -> None:
     if not cond:
         raise GanZooError(f"results ledger, {where}: {what}")
+
+
+def protocol_metrics(protocol: dict[str, Any]) -> tuple[str, ...]:
+    """The metrics an entry scored with ``protocol`` may record (by the protocol's ``kind``)."""
+    kind = protocol.get("kind", "image")
+    _require(kind in ("image", "toy", "classification"), f"protocol kind {kind!r}", "must be image, toy or classification")
+    return {"toy": TOY_METRICS, "classification": CLASSIFICATION_METRICS}.get(kind, IMAGE_METRICS)
 
 
 def load_ledger(path: str | Path = DEFAULT_LEDGER) -> dict[str, Any]:
@@ -62,10 +77,11 @@ def load_ledger(path: str | Path = DEFAULT_LEDGER) -> dict[str, Any]:
             _require(key in entry, where, f"a measured entry needs '{key}'")
         _require(entry["protocol"] in protocols, where, f"unknown protocol {entry['protocol']!r}")
         protocol = protocols[entry["protocol"]]
-        allowed = TOY_METRICS if protocol.get("kind") == "toy" else IMAGE_METRICS
+        allowed = protocol_metrics(protocol)
         seeds = entry["seeds"]
         _require(isinstance(seeds, list) and seeds, where, "'seeds' must be a non-empty list")
         _require(isinstance(entry["budget"].get("max_steps"), int), where, "budget needs an integer max_steps")
+        _require(isinstance(entry.get("seed_options", []), list), where, "'seed_options' must be a list of config options")
         for metric, values in entry["results"].items():
             _require(metric in allowed, where, f"metric {metric!r} is not one of {allowed}")
             _require(isinstance(values, list) and len(values) == len(seeds), where,
@@ -109,6 +125,7 @@ METRIC_LABELS = {
     "domain_fid": "domain FID ↓", "domain_is": "domain IS ↑", "class_coverage": "class coverage ↑",
     "min_class_share": "rarest class share", "fid": "FID ↓", "is": "IS ↑",
     "modes_covered": "modes covered", "high_quality_share": "high-quality share",
+    "test_error": "test error ↓ (averaged D)", "test_error_last": "test error ↓ (last D)",
 }
 
 
@@ -138,6 +155,11 @@ def _protocol_text(name: str, p: dict[str, Any]) -> str:
     if p.get("kind") == "toy":
         return (f"`{name}`: {p['num_samples']} samples of the 2-D `{p['dataset']}` mixture, a mode is covered when a "
                 f"sample lies within {p.get('num_std', 3)}σ of its centre; sampling seed {p.get('seed', 0)}.")
+    if p.get("kind") == "classification":
+        return (f"`{name}`: `gan-zoo test --config CONFIG --ckpt_path CKPT`: classification error on the "
+                f"{p['num_images']} images of the {p['dataset']} {p.get('split', 'test')} split (`test_error`: the "
+                "model's evaluation classifier, for the semi-supervised GAN the moving average of D; "
+                "`test_error_last`: D's current weights).")
     return (f"`{name}`: `gan-zoo evaluate --dataset {p['dataset']} --metrics {' '.join(p['metrics'])} "
             f"--num-samples {p['num_samples']} --num-real {p['num_real']} --reference {p.get('reference', 'train')} "
             f"--seed {p.get('seed', 0)}`; extractor `{p['extractor']}` (sha256 `{p['extractor_sha256'][:12]}…`); "
@@ -167,7 +189,8 @@ def render_markdown(ledger: dict[str, Any]) -> str:
         lines += [
             f"### `{entry['config']}`",
             "",
-            f"* protocol `{entry['protocol']}`, seeds {', '.join(str(s) for s in entry['seeds'])}",
+            f"* protocol `{entry['protocol']}`, seeds {', '.join(str(s) for s in entry['seeds'])}"
+            + (f" (each also sets {', '.join(f'`{o}`' for o in entry['seed_options'])})" if entry.get("seed_options") else ""),
             f"* budget: {budget['max_steps']} Lightning steps = {budget.get('g_updates', '?')} G updates; "
             + (f"wall time {', '.join(f'{w:.0f}' for w in walls)} s " if walls else "")
             + f"on {budget.get('hardware', 'unrecorded hardware')}",
@@ -199,8 +222,8 @@ def render_readme_table(ledger: dict[str, Any]) -> str:
         "|---|---|---|---|" + "---|" * len(columns),
     ]
     for entry in ledger["entries"]:
-        if entry["status"] != MEASURED or entry.get("smoke") or ledger["protocols"][entry["protocol"]].get("kind") == "toy":
-            continue  # smoke configs (CI's reproduce check) and toy results stay in docs/results.md
+        if entry["status"] != MEASURED or entry.get("smoke") or ledger["protocols"][entry["protocol"]].get("kind") in ("toy", "classification"):
+            continue  # smoke configs (CI's reproduce check), toy and classification results stay in docs/results.md
         walls = entry["budget"].get("wall_s") or []
         wall = f"{statistics.fmean(walls) / 60:.1f} min" if walls else ""
         cells = [_summary(entry["results"][c]) if c in entry["results"] else "" for c in columns]

@@ -10,7 +10,9 @@ Metrics a protocol can name:
 * image protocols: the ``gan-zoo evaluate`` metrics (``domain_fid``, ``domain_is``, ``class_coverage``,
   ``fid``, ``is``), plus ``min_class_share`` (the rarest class's share of the samples, from the class
   coverage histogram: "every class ≥ 5 %" is ``min_class_share ≥ 0.05``);
-* toy protocols (2-D mixtures): ``modes_covered`` and ``high_quality_share`` (``gan_zoo.metrics.modes``).
+* toy protocols (2-D mixtures): ``modes_covered`` and ``high_quality_share`` (``gan_zoo.metrics.modes``);
+* classification protocols: ``test_error`` and ``test_error_last`` from ``gan-zoo test`` on the config
+  (the semi-supervised GAN's classification error on the test split, averaged D / last D).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def fit_args(entry: dict[str, Any], seed: int, out_dir: Path) -> list[str]:
     return [
         "--config", entry["config"], *[str(a) for a in entry.get("overrides") or []],
         "--trainer.max_epochs", "-1", "--trainer.max_steps", str(entry["budget"]["max_steps"]),
-        "--seed_everything", str(seed), "--trainer.default_root_dir", str(out_dir),
+        "--seed_everything", str(seed), *[a for option in entry.get("seed_options") or [] for a in (f"--{option}", str(seed))],
+        "--trainer.default_root_dir", str(out_dir),
         "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
     ]
 
@@ -71,10 +74,44 @@ def evaluate_args(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str
     return args + (["--data-dir", data_dir] if data_dir else [])
 
 
-def measure(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None) -> dict[str, float]:
-    """Score a checkpoint with a ledger protocol: {metric: value}."""
+def _classification_metrics(ckpt: Path, config: str, overrides: list[str], out: Path, data_dir: str | None) -> dict[str, float]:
+    """``gan-zoo test --config CONFIG --ckpt_path CKPT`` in-process: the test errors it reports."""
+    from gan_zoo.fit import cli_main
+
+    args = ["test", "--config", config, *overrides, "--ckpt_path", str(ckpt), "--trainer.default_root_dir", str(out.parent),
+            "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
+    cli = cli_main(args + (["--data.init_args.data_dir", data_dir] if data_dir else []))
+    logged = cli.trainer.callback_metrics
+    names = {"test_error": "test/error", "test_error_last": "test/error_last"}  # ledger metric -> what the model logs
+    missing = [key for key in names.values() if key not in logged]
+    if missing:
+        raise GanZooError(f"gan-zoo test on {config} reported no {', '.join(missing)}; a classification protocol needs a model that logs them")
+    return {metric: float(logged[key]) for metric, key in names.items()}
+
+
+def _model_and_data_overrides(overrides: list[str]) -> list[str]:
+    """The ``--model.*`` / ``--data.*`` arguments of a fit's overrides (``--opt=value`` or ``--opt value``)."""
+    kept, i = [], 0
+    while i < len(overrides):
+        arg = overrides[i]
+        takes_value = arg.startswith("--") and "=" not in arg and i + 1 < len(overrides) and not overrides[i + 1].startswith("--")
+        span = overrides[i : i + (2 if takes_value else 1)]
+        if arg.startswith(("--model.", "--data.")):
+            kept += span
+        i += len(span)
+    return kept
+
+
+def measure(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None, entry: dict[str, Any] | None = None) -> dict[str, float]:
+    """Score a checkpoint with a ledger protocol: {metric: value}. A classification protocol needs the ledger
+    ``entry`` (its config, and the ``--model.``/``--data.`` overrides it was trained with)."""
     if protocol.get("kind") == "toy":
         return _toy_metrics(ckpt, protocol)
+    if protocol.get("kind") == "classification":
+        if entry is None:
+            raise GanZooError("a classification protocol is scored with its entry's config; pass entry=")
+        overrides = _model_and_data_overrides([str(a) for a in entry.get("overrides") or []])
+        return _classification_metrics(ckpt, entry["config"], overrides, out, data_dir)
     from gan_zoo.evaluate import evaluate_main
 
     report = evaluate_main(evaluate_args(ckpt, protocol, out, data_dir))
@@ -128,7 +165,7 @@ def reproduce_main(argv: list[str]) -> int:
         out_dir.mkdir(parents=True)
     else:
         ckpt, fit_seconds = train(entry, seed, out_dir)
-    measured = measure(ckpt, ledger["protocols"][entry["protocol"]], out_dir / "eval.json", args.data_dir)
+    measured = measure(ckpt, ledger["protocols"][entry["protocol"]], out_dir / "eval.json", args.data_dir, entry=entry)
 
     recorded = entry["results"]
     trained = "given checkpoint" if fit_seconds is None else f"{entry['budget']['max_steps']} steps in {fit_seconds:.0f} s"

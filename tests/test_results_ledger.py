@@ -19,7 +19,7 @@ from gan_zoo.ledger import (
     render_readme_table,
     replace_readme_block,
 )
-from gan_zoo.reproduce import check_tolerance, reproduce_main
+from gan_zoo.reproduce import check_tolerance, fit_args, reproduce_main
 
 ROOT = Path(__file__).parents[1]
 LEDGER = ROOT / "docs" / "results.yaml"
@@ -42,7 +42,7 @@ def test_every_config_has_an_entry_and_every_entry_an_existing_config(ledger):
 
 def test_protocols_name_the_shipped_extractor_weights(ledger):
     for name, protocol in ledger["protocols"].items():
-        if protocol.get("kind") == "toy":
+        if protocol.get("kind") in ("toy", "classification"):  # no extractor: mixtures / the model's own classifier
             continue
         weights = ROOT / protocol["extractor"]
         info = json.loads(weights.with_suffix(".json").read_text())
@@ -56,7 +56,8 @@ def test_measured_entries_are_complete(ledger):
     for entry in measured:
         assert entry["tolerance"], f"{entry['config']}: reproduce needs a tolerance"
         assert entry["fit_command"].startswith("gan-zoo fit --config " + entry["config"])
-        assert entry["evaluate_command"].startswith("gan-zoo evaluate")
+        scored_by = "gan-zoo test" if ledger["protocols"][entry["protocol"]].get("kind") == "classification" else "gan-zoo evaluate"
+        assert entry["evaluate_command"].startswith(scored_by), entry["config"]
         assert len(entry["budget"]["wall_s"]) == len(entry["seeds"]) and entry["budget"]["hardware"]
         for metric, bounds in entry["tolerance"].items():  # the recorded values pass their own tolerance
             for value in entry["results"][metric]:
@@ -117,3 +118,73 @@ def test_reproduce_tiny_config_within_tolerance(ledger, tmp_path, monkeypatch, c
     strict.write_text(yaml.safe_dump(data))
     assert reproduce_main([TINY, "--out", str(tmp_path), "--ledger", str(strict), "--ckpt", str(ckpt)]) == 1
     assert "NOT reproduced: domain_is" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ classification protocols (semi-supervised GAN)
+SSL = "configs/semi_supervised_gan/mnist_100labels.yaml"
+CLASSIFICATION = {"kind": "classification", "dataset": "mnist", "split": "test", "num_images": 10000}
+
+
+def _classification_ledger(tmp_path, results: dict, tolerance: dict, overrides: list[str] | None = None) -> Path:
+    data = yaml.safe_load(LEDGER.read_text())
+    data["protocols"]["test-classification"] = CLASSIFICATION
+    entry = next(e for e in data["entries"] if e["config"] == SSL)
+    entry.clear()
+    entry.update(config=SSL, status=MEASURED, protocol="test-classification", seeds=[0], seed_options=["data.init_args.label_seed"],
+                 overrides=overrides or [], budget={"max_steps": 8, "g_updates": 4, "wall_s": [1.0], "hardware": "test"},
+                 results=results, tolerance=tolerance, fit_command=f"gan-zoo fit --config {SSL}",
+                 evaluate_command=f"gan-zoo test --config {SSL} --ckpt_path CKPT")
+    path = tmp_path / "results.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_classification_protocols_take_test_errors_only(tmp_path):
+    ledger = load_ledger(_classification_ledger(tmp_path, {"test_error": [0.1], "test_error_last": [0.2]}, {"test_error": {"max": 0.5}}))
+    entry = find_entry(ledger, SSL)
+    markdown = render_markdown(ledger)
+    assert f"### `{SSL}`" in markdown and "test error ↓ (averaged D) | 0.1 | ≤ 0.5" in markdown
+    assert "each also sets `data.init_args.label_seed`" in markdown
+    assert f"`{SSL}`" not in render_readme_table(ledger)  # no image metrics: the README table is for samples
+    assert fit_args(entry, 2, tmp_path)[-8:-6] == ["--data.init_args.label_seed", "2"]  # the labelled subset follows the seed
+    with pytest.raises(GanZooError, match="'domain_fid' is not one of"):
+        load_ledger(_classification_ledger(tmp_path, {"domain_fid": [3.0]}, {}))
+
+
+def test_reproduce_scores_a_classification_entry_with_gan_zoo_test(data_dir, tmp_path, monkeypatch, capsys):
+    """A tiny semi-supervised GAN checkpoint judged through the ledger: the test errors reproduce reports are
+    those of the checkpoint's averaged D and last D on the 10k test images, and the tolerance decides."""
+    import torch
+
+    from gan_zoo.data import SemiSupervisedDataModule
+    from gan_zoo.fit import cli_main
+    from gan_zoo.models import SemiSupervisedGAN
+
+    monkeypatch.chdir(ROOT)
+    tiny = ["--model.init_args.generator.init_args.hidden", "[16]", "--model.init_args.discriminator.init_args.hidden", "[32, 16]",
+            "--data.init_args.limit_samples", "400", "--data.init_args.validation_size", "300", "--data.init_args.download", "false"]
+    cli_main(["fit", "--config", SSL, *tiny, "--data.init_args.data_dir", str(data_dir), "--trainer.max_epochs", "1",
+              "--trainer.limit_val_batches", "1", "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+              "--trainer.default_root_dir", str(tmp_path / "fit")])
+    ckpt = tmp_path / "fit" / "checkpoints" / "last.ckpt"
+    restored = SemiSupervisedGAN.load_from_checkpoint(str(ckpt)).eval()
+    dm = SemiSupervisedDataModule(data_dir=str(data_dir), download=False, validation_size=300)
+    dm.setup()
+    with torch.no_grad():
+        expected = {
+            "test_error": (restored.classifier_average.module(dm.test_images).argmax(1) != dm.test_targets).double().mean().item(),
+            "test_error_last": (restored.classify(dm.test_images).argmax(1) != dm.test_targets).double().mean().item(),
+        }
+
+    def judge(tolerance: dict) -> tuple[int, str]:
+        ledger = _classification_ledger(tmp_path, {k: [v] for k, v in expected.items()}, tolerance, overrides=tiny)
+        code = reproduce_main([SSL, "--ledger", str(ledger), "--ckpt", str(ckpt), "--out", str(tmp_path / "judge"),
+                               "--data-dir", str(data_dir)])
+        return code, capsys.readouterr().out
+
+    code, out = judge({"test_error": {"max": 1.0}, "test_error_last": {"max": 1.0}})
+    assert code == 0, out
+    for metric, value in expected.items():
+        assert f"{metric:<20}{value:>12.4f}" in out  # the measured column: gan-zoo test's numbers, recomputed here
+    code, out = judge({"test_error": {"max": expected["test_error"] - 1e-3}})
+    assert code == 1 and "NOT reproduced: test_error" in out

@@ -58,7 +58,7 @@ def test_data_dependent_init_standardises_every_layer_on_its_batch():
     d = SemiSupervisedMLPDiscriminator(hidden=(32, 16), input_noise=0.0, hidden_noise=0.0)
     x = torch.rand(64, 1, 28, 28) * 2 - 1
     d.init_from_data_(x)
-    h = x.flatten(1)
+    h = d.pixels(x).flatten(1)  # the first layer's input: the authors' [0, 1] pixels
     for layer in [*d.body.children(), *d.head.children()]:
         if hasattr(layer, "v"):
             t = layer(h)  # pre-activations with the new g and b
@@ -66,6 +66,41 @@ def test_data_dependent_init_standardises_every_layer_on_its_batch():
             torch.testing.assert_close(t.std(0, unbiased=False), torch.ones(t.shape[1]), atol=1e-3, rtol=0)
         h = layer(h)
     assert isinstance(d.head[1].g, torch.nn.Parameter) and not isinstance(d.body[2].g, torch.nn.Parameter)  # authors': only the output scale learns
+
+
+def _blank_image_drift(d: SemiSupervisedMLPDiscriminator, steps: int = 5) -> float:
+    """How far Adam steps on D (the model's optimizer settings, random images and classes) move the first
+    layer's pre-activation of a blank image (all pixels −1), apart from what the bias moves."""
+    torch.manual_seed(0)
+    first = d.body[2]
+    blank = torch.full((1, 1, 28, 28), -1.0)
+
+    def response() -> torch.Tensor:  # W · (blank as the first layer sees it), without the bias
+        return F.linear(d.pixels(blank).flatten(1), first.weight())
+
+    before = response().detach().clone()
+    optimizer = torch.optim.Adam(d.parameters(), lr=3e-3, betas=(0.5, 0.999), eps=1e-4)
+    for _ in range(steps):
+        x = torch.rand(16, 1, 28, 28) * 2 - 1
+        loss = F.cross_entropy(d(x), torch.randint(0, 10, (16,)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return (response().detach() - before).abs().max().item()
+
+
+def test_discriminator_sees_the_authors_unit_pixels():
+    """The authors train D on [0, 1] pixels; with Adam on weight-normed directions, [-1, 1] pixels are not an
+    equivalent parametrisation: every step on a background pixel's weight shifts the first layer's
+    pre-activations by that step times −1, a drift the bias has to chase. D maps x to (x + 1) / 2 first."""
+    d = SemiSupervisedMLPDiscriminator(hidden=(32, 16), input_noise=0.0, hidden_noise=0.0)
+    blank, white = torch.full((2, 1, 28, 28), -1.0), torch.ones(2, 1, 28, 28)
+    assert d.pixels(blank).abs().max().item() == 0.0 and d.pixels(white).min().item() == 1.0
+    assert _blank_image_drift(d) == 0.0  # a blank image reaches the first layer as zeros: nothing to drift
+    legacy = SemiSupervisedMLPDiscriminator(hidden=(32, 16), input_noise=0.0, hidden_noise=0.0, unit_pixels=False)
+    assert _blank_image_drift(legacy) > 0.01  # the mechanism the default avoids (0.11 here)
+    defaults = SemiSupervisedMLPDiscriminator()
+    assert defaults.body[1].std == 0.3 and defaults.unit_pixels  # the paper's input noise, in its units
 
 
 # ------------------------------------------------------------------------------ the labelled subset

@@ -26,7 +26,10 @@ layer weight-normed, Gaussian noise (std 0.3 on the input, 0.5 after each hidden
 Adam(lr 0.003, β1 = 0.5); batches of 100 labelled + 100 unlabelled + 100 generated; 100 labels.
 
 Deviations from the paper:
-* Data in [−1, 1] with a tanh output (the authors: [0, 1] with sigmoid), so the input noise std is 0.6.
+* Data in [−1, 1] with a tanh output (the authors: [0, 1] with sigmoid); D maps its input back to [0, 1],
+  (x + 1) / 2, before the input noise (std 0.3, the paper's), so its first layer sees the authors' pixels.
+  That matters: with Adam on weight-normed directions, training on [−1, 1] pixels is not equivalent
+  (``SemiSupervisedMLPDiscriminator(unit_pixels=...)``; README: the error on either range).
 * The data-dependent weight-norm init uses the first training batch of unlabelled images (100), the
   authors' the first 500 training images. G's batch norm has a learned scale (theirs: none).
 * z ~ U(−1, 1) instead of U(0, 1) (a shift the first layer absorbs).

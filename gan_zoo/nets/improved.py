@@ -252,9 +252,17 @@ class SemiSupervisedMLPDiscriminator(nn.Module):
         image_shape: shape of one input.
         num_classes: K.
         hidden: hidden widths; the paper's (1000, 500, 250, 250, 250).
-        input_noise: std of the input noise, in data units. The paper's 0.3 is on [0, 1] pixels; this
-            library's pixels are in [-1, 1], so the same noise relative to the data range is 0.6.
+        input_noise: std of the input noise, in the units D sees (the paper's 0.3 on [0, 1] pixels).
         hidden_noise: std of the noise after every hidden layer (the paper's 0.5).
+        unit_pixels: map this library's [-1, 1] pixels to the authors' [0, 1], x ↦ (x + 1) / 2, before the
+            input noise (default). Not a cosmetic choice: the first layer's weight-normed directions v are
+            trained with Adam, whose per-weight steps are not invariant to shifting the input. On [-1, 1]
+            the background pixels sit at −1, so the noise-driven steps Adam takes on their weights (about lr
+            each, whatever the gradient's size) move every pre-activation by Σ_background δv_i · (−1): a
+            drift the bias has to chase each step. On [0, 1] the background is 0 and those steps do not
+            move it (``tests/test_semi_supervised.py``). MNIST 100 labels, seed 0, one epoch: validation
+            error 30.5 % on [-1, 1] pixels (input noise 0.6), 24.9 % on [0, 1] (one run each: a pointer,
+            not a measured effect size).
     """
 
     def __init__(
@@ -262,12 +270,14 @@ class SemiSupervisedMLPDiscriminator(nn.Module):
         image_shape: Sequence[int] = (1, 28, 28),
         num_classes: int = 10,
         hidden: Sequence[int] = (1000, 500, 250, 250, 250),
-        input_noise: float = 0.6,
+        input_noise: float = 0.3,
         hidden_noise: float = 0.5,
+        unit_pixels: bool = True,
     ) -> None:
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)
         self.num_classes = num_classes
+        self.unit_pixels = unit_pixels
         layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise)]
         width = prod(self.image_shape)
         for i, h in enumerate(hidden):
@@ -282,10 +292,14 @@ class SemiSupervisedMLPDiscriminator(nn.Module):
     def init_from_data_(self, x: Tensor) -> None:
         """The authors' data-dependent init on a batch of real images: every layer's pre-activations get zero
         mean and unit variance (noise on, as in their init pass)."""
-        init_from_data_(self.head, init_from_data_(self.body, x))
+        init_from_data_(self.head, init_from_data_(self.body, self.pixels(x)))
+
+    def pixels(self, x: Tensor) -> Tensor:
+        """The input as the first layer sees it: (x + 1) / 2 in [0, 1] with ``unit_pixels``, else x."""
+        return (x + 1) * 0.5 if self.unit_pixels else x
 
     def features(self, x: Tensor) -> Tensor:
-        return self.body(x)  # (B, hidden[-1])
+        return self.body(self.pixels(x))  # (B, hidden[-1])
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.body(x))  # (B, K) class logits
+        return self.head(self.body(self.pixels(x)))  # (B, K) class logits
