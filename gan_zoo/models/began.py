@@ -33,12 +33,11 @@ Deviations from the paper:
   the paper names no init). With PyTorch's default init (``"pytorch"``), the ~10 unnormalized conv layers
   shrink the signal about threefold each, so at the start G(z) is almost the same image for every z and D's
   auto-encoder output hardly depends on its input. Measured on MNIST 32×32 (n = 16, batch 16, 2,000 G
-  updates, seed 0): D never learned to reconstruct (L(x) stayed at 0.23, the energy of a blank image is
-  0.26; D(x) varied across inputs with per-pixel std 0.037 against the data's 0.34), M_global did not
-  fall (0.28 -> 0.31), and every sample was the same near-blank "1" (class coverage 0.1). With Xavier init
-  the same runs (seeds 0, 1) reached L(x) = 0.062 / 0.061 and D(x) std 0.31 / 0.32, with M_global falling.
-  Those runs were still single-mode after 2,000 G updates (k_t = 0 from ~300 G updates on: L(G(z)) > γ L(x)),
-  so the init fix is needed but not shown to be sufficient at that budget (README, Known issues).
+  updates): with the default init D learned late or not at all (L(x) stayed at 0.23 in seed 0, where a blank
+  image scores 0.26; it started falling only after ~1,500 G updates in seed 1); with Xavier init L(x) fell
+  from the start (0.062 / 0.061 at the end, seeds 0 / 1) and M_global fell. This does not cure the MNIST
+  collapse: with Xavier init k_t pins at 0 (L(G(z)) > γ L(x) from ~300 G updates on), and G maps every z to
+  one image with either init (README, Known issues).
 """
 
 from __future__ import annotations
