@@ -86,7 +86,8 @@ class SemiSupervisedGAN(GANModule):
     # The authors' MNIST code: Adam(lr = 0.003, β1 = 0.5) for both players, with ε inside the square root,
     # p -= lr · m̂ / sqrt(v̂ + 1e-8), i.e. an effective ε of 1e-4 for small gradients. That matters here: most
     # of D's weight-norm gradients are below 1e-4 (median 4e-6 in the first layer), and with torch's
-    # default ε = 1e-8 they take full-size noisy steps (README: validation error with either ε).
+    # default ε = 1e-8 they take full-size noisy steps. (No error rate with either ε is measured yet: this
+    # follows the authors' update rule, not a comparison.)
     default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=3e-3, betas=(0.5, 0.999), eps=1e-4))
     default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=3e-3, betas=(0.5, 0.999), eps=1e-4))
 
