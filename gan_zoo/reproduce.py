@@ -89,28 +89,15 @@ def _classification_metrics(ckpt: Path, config: str, overrides: list[str], out: 
     return {metric: float(logged[key]) for metric, key in names.items()}
 
 
-def _model_and_data_overrides(overrides: list[str]) -> list[str]:
-    """The ``--model.*`` / ``--data.*`` arguments of a fit's overrides (``--opt=value`` or ``--opt value``)."""
-    kept, i = [], 0
-    while i < len(overrides):
-        arg = overrides[i]
-        takes_value = arg.startswith("--") and "=" not in arg and i + 1 < len(overrides) and not overrides[i + 1].startswith("--")
-        span = overrides[i : i + (2 if takes_value else 1)]
-        if arg.startswith(("--model.", "--data.")):
-            kept += span
-        i += len(span)
-    return kept
-
-
 def measure(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None, entry: dict[str, Any] | None = None) -> dict[str, float]:
     """Score a checkpoint with a ledger protocol: {metric: value}. A classification protocol needs the ledger
-    ``entry`` (its config, and the ``--model.``/``--data.`` overrides it was trained with)."""
+    ``entry``: ``gan-zoo test`` runs on its config with the overrides it was trained with."""
     if protocol.get("kind") == "toy":
         return _toy_metrics(ckpt, protocol)
     if protocol.get("kind") == "classification":
         if entry is None:
             raise GanZooError("a classification protocol is scored with its entry's config; pass entry=")
-        overrides = _model_and_data_overrides([str(a) for a in entry.get("overrides") or []])
+        overrides = [str(a) for a in entry.get("overrides") or []]  # every subcommand takes the fit's options
         return _classification_metrics(ckpt, entry["config"], overrides, out, data_dir)
     from gan_zoo.evaluate import evaluate_main
 

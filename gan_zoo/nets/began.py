@@ -44,11 +44,8 @@ def init_began_weights_(module: nn.Module, scheme: WeightInit = "xavier") -> Non
     """Initialize every conv / linear layer of ``module``.
 
     ``"xavier"``: Glorot-uniform weights (Var w = 2 / (fan_in + fan_out)), zero biases. ``"pytorch"``: leave
-    PyTorch's default (Kaiming-uniform with a = √5, Var w = 1 / (3 fan_in), plus uniform biases), which
-    shrinks the signal about threefold per 3×3 conv: through the ~10 unnormalized layers of a BEGAN
-    decoder, G(z) at init is nearly the same image for every z (per-pixel std across z 0.003 at n = 16,
-    against 0.1 with Xavier), and D's auto-encoder passes almost nothing of its input to its output. On
-    MNIST that run never learned: see "Deviations from the paper" in ``gan_zoo/models/began.py``.
+    PyTorch's default (Kaiming-uniform with a = √5, Var w = 1 / (3 fan_in)), which shrinks the signal about
+    threefold per 3×3 conv (why it matters, with measurements: "Deviations" in ``gan_zoo/models/began.py``).
     """
     if scheme == "pytorch":
         return

@@ -302,4 +302,4 @@ class SemiSupervisedMLPDiscriminator(nn.Module):
         return self.body(self.pixels(x))  # (B, hidden[-1])
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.body(self.pixels(x)))  # (B, K) class logits
+        return self.head(self.features(x))  # (B, K) class logits
