@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["ModelSpec", "register_model", "create_model", "list_models", "get_model_spec", "model_config"]
+__all__ = ["DCGAN_NETS_TINY", "ModelSpec", "register_model", "create_model", "list_models", "get_model_spec", "model_config"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,14 @@ class ModelSpec:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
+
+
+# The smoke-test ("tiny") sizes shared by every model built on the DCGAN nets (DCGAN, WGAN, WGAN-GP):
+# 32×32 images, z of size 8, 8 base channels; deep-merged over a model's defaults by ``model_config``.
+DCGAN_NETS_TINY: dict[str, Any] = {
+    "generator": {"init_args": {"latent_dim": 8, "image_shape": [3, 32, 32], "base_channels": 8}},
+    "discriminator": {"init_args": {"image_shape": [3, 32, 32], "base_channels": 8}},
+}
 
 
 def register_model(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
@@ -110,16 +111,8 @@ class CelebADataModule(ImageFolderDataModule):
     its licence forbids redistribution and torchvision's Google-Drive download is often rate-limited."""
 
     def __init__(
-        self,
-        root: str = "celeba/img_align_celeba",
-        image_size: int = 64,
-        center_crop: int | None = 178,
-        data_dir: str | None = None,
-        batch_size: int = 64,
-        num_workers: int | None = None,
-        limit_samples: int | None = None,
-        skip_unreadable: bool = False,
+        self, root: str = "celeba/img_align_celeba", image_size: int = 64, center_crop: int | None = 178, **kwargs: Any
     ) -> None:
-        super().__init__(
-            root, image_size, 3, center_crop, data_dir, batch_size, num_workers, limit_samples, skip_unreadable
-        )
+        # kwargs: ImageFolderDataModule's data_dir, batch_size, num_workers, limit_samples, skip_unreadable
+        # (jsonargparse reads them from this call, so `--data.batch_size` works on CelebA as on ImageFolder).
+        super().__init__(root, image_size, 3, center_crop, **kwargs)

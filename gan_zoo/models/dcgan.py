@@ -16,7 +16,7 @@ Deviations from the paper:
 from __future__ import annotations
 
 from gan_zoo.models.vanilla_gan import VanillaGAN
-from gan_zoo.registry import register_model
+from gan_zoo.registry import DCGAN_NETS_TINY, register_model
 
 __all__ = ["DCGAN"]
 
@@ -33,10 +33,7 @@ __all__ = ["DCGAN"]
             "init_args": {"image_shape": [3, 64, 64], "base_channels": 64},
         },
     },
-    tiny={
-        "generator": {"init_args": {"latent_dim": 8, "image_shape": [3, 32, 32], "base_channels": 8}},
-        "discriminator": {"init_args": {"image_shape": [3, 32, 32], "base_channels": 8}},
-    },
+    tiny=DCGAN_NETS_TINY,
 )
 class DCGAN(VanillaGAN):
     """Radford et al. 2015: the GAN game with the all-convolutional nets and Adam(2e-4, β1 = 0.5)."""

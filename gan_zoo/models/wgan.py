@@ -42,7 +42,7 @@ from torch import Tensor
 
 from gan_zoo.losses import d_wasserstein_loss, g_wasserstein_loss
 from gan_zoo.models.base import GANModule, LossOutput, StepStats
-from gan_zoo.registry import register_model
+from gan_zoo.registry import DCGAN_NETS_TINY, register_model
 from gan_zoo.regularizers import clip_weights_
 
 __all__ = ["WGAN", "reference_critic_steps"]
@@ -60,10 +60,7 @@ def reference_critic_steps(g_updates: int, n_critic: int) -> int:
         "generator": {"class_path": "gan_zoo.nets.DCGANGenerator", "init_args": {"latent_dim": 100, "image_shape": [3, 64, 64], "base_channels": 64}},
         "discriminator": {"class_path": "gan_zoo.nets.DCGANDiscriminator", "init_args": {"image_shape": [3, 64, 64], "base_channels": 64}},
     },
-    tiny={
-        "generator": {"init_args": {"latent_dim": 8, "image_shape": [3, 32, 32], "base_channels": 8}},
-        "discriminator": {"init_args": {"image_shape": [3, 32, 32], "base_channels": 8}},
-    },
+    tiny=DCGAN_NETS_TINY,
 )
 class WGAN(GANModule):
     """Arjovsky et al. 2017, Algorithm 1: critic without sigmoid, RMSProp(5e-5), n_critic = 5, clip c = 0.01.

@@ -41,7 +41,7 @@ from torch import Tensor, nn
 
 from gan_zoo.losses import d_wasserstein_loss, g_wasserstein_loss
 from gan_zoo.models.base import GANModule, LossOutput
-from gan_zoo.registry import register_model
+from gan_zoo.registry import DCGAN_NETS_TINY, register_model
 from gan_zoo.regularizers import gradient_penalty
 
 __all__ = ["WGANGP"]
@@ -53,10 +53,7 @@ __all__ = ["WGANGP"]
         "generator": {"class_path": "gan_zoo.nets.DCGANGenerator", "init_args": {"latent_dim": 128, "image_shape": [3, 64, 64], "base_channels": 64}},
         "discriminator": {"class_path": "gan_zoo.nets.DCGANCritic", "init_args": {"image_shape": [3, 64, 64], "base_channels": 64, "norm": "layer"}},
     },
-    tiny={
-        "generator": {"init_args": {"latent_dim": 8, "image_shape": [3, 32, 32], "base_channels": 8}},
-        "discriminator": {"init_args": {"image_shape": [3, 32, 32], "base_channels": 8}},
-    },
+    tiny=DCGAN_NETS_TINY,
 )
 class WGANGP(GANModule):
     """Gulrajani et al. 2017, Algorithm 1: Wasserstein critic loss + λ·GP, Adam(1e-4, β = (0, 0.9)), n_critic = 5.
