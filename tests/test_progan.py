@@ -458,3 +458,18 @@ def test_features_and_scores_accept_samples_at_the_final_size():
     small = model.generate_at_stage(torch.randn(4, 8, generator=torch.Generator().manual_seed(0)), model.generator_ema.module.eval())
     torch.testing.assert_close(model.discriminate(x), model.discriminator(small, 1, 6 / 24))
     assert model.features(x).shape == (4, 8)
+
+
+def test_generator_samples_are_clipped_to_the_data_range_but_train_on_the_linear_output():
+    torch.manual_seed(0)
+    g = ProGANGenerator(latent_dim=8, image_shape=(1, 16, 16), channel_base=64, max_channels=8)
+    with torch.no_grad():
+        for layer in g.to_rgb:
+            layer.weight.mul_(50.0)  # make the linear output overshoot [-1, 1]
+    z = torch.randn(6, 8)
+    g.train()
+    linear = g(z)
+    assert linear.abs().max() > 1.5  # the setup really overshoots; D trains on these values
+    g.eval()
+    sampled = g(z)
+    torch.testing.assert_close(sampled, linear.clamp(-1.0, 1.0))  # what sample() and exports return

@@ -236,6 +236,13 @@ class ProGANGenerator(nn.Module):
         return [EqualizedConv2d(c_in, c_out, 3), nn.LeakyReLU(0.2), PixelNorm()]
 
     def forward(self, z: Tensor, stage: int | None = None, alpha: float = 1.0) -> Tensor:
+        """Training mode: the linear toRGB output (Appendix A.1), which D sees unclipped. Eval mode (sampling,
+        metrics, exported generators): the same images clipped to the data range [-1, 1], as the authors'
+        code clips when it writes images, so samples are valid images whatever the linear output overshoots."""
+        images = self.linear_images(z, stage, alpha)
+        return images if self.training else images.clamp(-1.0, 1.0)
+
+    def linear_images(self, z: Tensor, stage: int | None = None, alpha: float = 1.0) -> Tensor:
         stage = _check_stage(stage, alpha, self.num_stages)
         h = self.project(self.latent_norm(z)).view(z.shape[0], self.widths[0], 4, 4)  # (B, W₄, 4, 4)
         h = self.blocks[0](h)
