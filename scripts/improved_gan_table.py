@@ -65,8 +65,14 @@ def run(command: list[str], log: Path) -> None:
 
 def one_run(label: str, config: str, args: argparse.Namespace, seed: int) -> dict:
     root = args.runs / f"{Path(config).stem}_{Path(config).parent.name}_s{seed}"
-    root.mkdir(parents=True, exist_ok=True)
     fit = fit_command(config, args, seed, root)
+    saved = root / "row.json"
+    if args.reuse and saved.is_file():
+        row = json.loads(saved.read_text())
+        if row["fit_command"] == shlex.join(fit):  # the same run: keep its numbers
+            print(json.dumps(row), flush=True)
+            return row
+    root.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     run(fit, root / "fit.log")
     wall = time.perf_counter() - start
@@ -80,6 +86,7 @@ def one_run(label: str, config: str, args: argparse.Namespace, seed: int) -> dic
         "class_coverage": results["class_coverage"]["value"],
         "min_class_share": rarest_share(results["class_coverage"]["extras"]["histogram"]),
     }
+    saved.write_text(json.dumps(row) + "\n")
     print(json.dumps(row), flush=True)
     return row
 
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--num-samples", type=int, default=2000)
     parser.add_argument("--only", nargs="*", help="row labels to run (default: all)")
+    parser.add_argument("--reuse", action="store_true", help="keep the numbers of runs already done with the same command")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "improved_gan_table")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "improved_gan_mnist_table.md")
     args = parser.parse_args(argv)
