@@ -107,7 +107,8 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         f"Equal budget on MNIST: {g_updates} G updates each (batch {args.batch_size}, base_channels "
         f"{args.base_channels}), seeds {', '.join(map(str, args.seeds))}; {args.num_samples} samples vs "
-        f"{args.num_samples} training images, shipped MNIST domain classifier. "
+        f"{args.num_samples} training images, shipped MNIST domain classifier; mean ± sample standard deviation "
+        f"over the seeds. Wall times are from a shared machine with other jobs running, so only roughly comparable. "
         f"Command: `python scripts/improved_gan_table.py {' '.join(args.argv)}`.",
         "",
         "| run | config | domain FID ↓ | domain IS ↑ | class coverage ↑ | rarest class share | wall s |",
