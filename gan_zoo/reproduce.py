@@ -27,7 +27,7 @@ from typing import Any
 from gan_zoo.errors import GanZooError
 from gan_zoo.ledger import DEFAULT_LEDGER, MEASURED, find_entry, load_ledger
 
-__all__ = ["fit_args", "train", "evaluate_args", "measure", "check_tolerance", "reproduce_main"]
+__all__ = ["fit_args", "train", "evaluate_args", "min_class_share", "measure", "check_tolerance", "reproduce_main"]
 
 
 def fit_args(entry: dict[str, Any], seed: int, out_dir: Path) -> list[str]:
@@ -105,9 +105,13 @@ def measure(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | Non
     values = {name: float(r["value"]) for name, r in report["results"].items()}
     coverage = report["results"].get("class_coverage")
     if coverage is not None:
-        histogram = coverage["extras"]["histogram"]
-        values["min_class_share"] = min(histogram) / sum(histogram)
+        values["min_class_share"] = min_class_share(coverage["extras"]["histogram"])
     return values
+
+
+def min_class_share(histogram: list[int]) -> float:
+    """The rarest class's share of the samples, from the class-coverage histogram (counts per class)."""
+    return min(histogram) / sum(histogram)
 
 
 def check_tolerance(measured: dict[str, float], tolerance: dict[str, dict[str, float]]) -> list[tuple[str, float, str, bool]]:

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from gan_zoo.reproduce import evaluate_args, fit_args, min_class_share
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = {  # row label -> config
     "DCGAN (baseline)": "configs/dcgan/mnist.yaml",
@@ -36,24 +38,20 @@ METRICS = ("domain_fid", "domain_is", "class_coverage")
 
 
 def fit_command(config: str, args: argparse.Namespace, seed: int, root: Path) -> list[str]:
+    """``gan-zoo fit`` for one row: the ledger's ``fit_args`` with this table's shared overrides and budget."""
     width = str(args.base_channels)
-    return [
-        "gan-zoo", "fit", "--config", config,
+    overrides = [
         "--model.init_args.generator.init_args.base_channels", width,
         "--model.init_args.discriminator.init_args.base_channels", width,
         "--data.init_args.batch_size", str(args.batch_size),
-        "--trainer.max_steps", str(args.max_steps), "--trainer.max_epochs", "-1",
-        "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(root),
-        "--seed_everything", str(seed),
     ]
+    entry = {"config": config, "overrides": overrides, "budget": {"max_steps": args.max_steps}}
+    return ["gan-zoo", "fit", *fit_args(entry, seed, root)]
 
 
 def evaluate_command(ckpt: Path, args: argparse.Namespace, out: Path) -> list[str]:
-    n = str(args.num_samples)
-    return [
-        "gan-zoo", "evaluate", "--ckpt", str(ckpt), "--dataset", "mnist", "--metrics", *METRICS,
-        "--num-samples", n, "--num-real", n, "--seed", "0", "--out", str(out),
-    ]
+    protocol = {"dataset": "mnist", "metrics": list(METRICS), "num_samples": args.num_samples, "num_real": args.num_samples}
+    return ["gan-zoo", "evaluate", *evaluate_args(ckpt, protocol, out)]
 
 
 def run(command: list[str], log: Path) -> None:
@@ -76,7 +74,7 @@ def one_run(label: str, config: str, args: argparse.Namespace, seed: int) -> dic
     start = time.perf_counter()
     run(fit, root / "fit.log")
     wall = time.perf_counter() - start
-    ckpt = max((root / "lightning_logs").glob("version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    ckpt = root / "checkpoints" / "last.ckpt"  # fit_args turns the logger off: checkpoints sit under the root
     report = root / "eval.json"
     run(evaluate_command(ckpt, args, report), root / "eval.log")
     results = json.loads(report.read_text())["results"]
@@ -84,16 +82,11 @@ def one_run(label: str, config: str, args: argparse.Namespace, seed: int) -> dic
         "label": label, "config": config, "seed": seed, "wall_s": round(wall), "fit_command": shlex.join(fit),
         "domain_fid": results["domain_fid"]["value"], "domain_is": results["domain_is"]["value"],
         "class_coverage": results["class_coverage"]["value"],
-        "min_class_share": rarest_share(results["class_coverage"]["extras"]["histogram"]),
+        "min_class_share": min_class_share(results["class_coverage"]["extras"]["histogram"]),
     }
     saved.write_text(json.dumps(row) + "\n")
     print(json.dumps(row), flush=True)
     return row
-
-
-def rarest_share(histogram: list[int]) -> float:
-    """The rarest class's share of the samples (classes by the domain classifier's argmax)."""
-    return min(histogram) / sum(histogram)
 
 
 def cell(values: list[float], digits: int) -> str:
