@@ -53,6 +53,28 @@ def test_model_uses_logsumexp_as_its_real_fake_logit():
     assert model.classify(x).shape == (5, 10)
 
 
+def test_classifier_loss_from_one_pass_equals_three_separate_passes():
+    """The model scores labelled, unlabelled and generated images in one forward pass and splits the logits;
+    with D's noise off that must equal the paper's loss from three passes, whatever the batch sizes."""
+    torch.manual_seed(0)
+    model = create_model("semi_supervised_gan", tiny=True, unsupervised_weight=0.5)
+    model.discriminator.eval()  # Gaussian noise off: the passes are deterministic
+    labelled, unlabelled, fake = torch.rand(3, 1, 28, 28), torch.rand(5, 1, 28, 28), torch.rand(4, 1, 28, 28)
+    labels = torch.tensor([3, 0, 7])
+    loss, stats = model.classifier_loss(unlabelled * 2 - 1, labelled * 2 - 1, labels, fake * 2 - 1)
+
+    d = model.discriminator.double()
+    l_lab, l_unl, l_fake = (d(x.double() * 2 - 1) for x in (labelled, unlabelled, fake))
+    supervised = -(l_lab.log_softmax(1)[torch.arange(3), labels]).mean()  # −E log p(y | x, y ≤ K)
+    lse_unl, lse_fake = l_unl.logsumexp(1), l_fake.logsumexp(1)
+    log_d_real = lse_unl - F.softplus(lse_unl)  # log Z/(Z+1)
+    log_one_minus_d_fake = -F.softplus(lse_fake)  # log 1/(Z+1)
+    unsupervised = -log_d_real.mean() - log_one_minus_d_fake.mean()
+    assert stats["d_supervised"].item() == pytest.approx(supervised.item(), rel=1e-5)
+    assert stats["d_unsupervised"].item() == pytest.approx(unsupervised.item(), rel=1e-5)
+    assert loss.item() == pytest.approx((supervised + 0.5 * unsupervised).item(), rel=1e-5)
+
+
 def test_data_dependent_init_standardises_every_layer_on_its_batch():
     torch.manual_seed(0)
     d = SemiSupervisedMLPDiscriminator(hidden=(32, 16), input_noise=0.0, hidden_noise=0.0)
