@@ -16,6 +16,9 @@ For each size it prints ms/step, images/s and the ratio to the plain loop for:
 4. ``end to end``: ``gan-zoo fit --config <config>`` on its real data path (the data module the config names,
    with its default settings: MNIST from ``$GAN_ZOO_DATA``). ms/step is the steady state after warm-up;
    ``fit wall`` is the whole ``trainer.fit`` call (data setup and start-up included).
+5. ``compiled`` (opt-in, ``--sections ... compiled``): section 3 with ``--compile.enabled true`` (``CompileNets``,
+   backend ``--compile-backend``). Compilation happens in the first steps: give it a ``--warmup`` (or
+   ``--proxy-warmup``) that covers them, or the timed steps include it.
 
 A "step" is one training batch: one D update, plus a G update when it is G's turn (every batch for DCGAN,
 every 5th for WGAN-GP's n_critic = 5). Sizes:
@@ -65,6 +68,7 @@ class Plan:
     warmup: int
     steps: int
     root: Path
+    extra: tuple[str, ...] = ()  # more `gan-zoo fit` arguments for every section that builds the CLI
 
     @property
     def batches(self) -> int:
@@ -89,7 +93,7 @@ def cli_args(plan: Plan, extra: list[str] | None = None) -> list[str]:
         for net in ("generator", "discriminator"):
             args += [f"--model.init_args.{net}.init_args.base_channels", str(sizes["base_channels"])]
         args += ["--data.init_args.batch_size", str(sizes["batch_size"])]
-    return args + (extra or [])
+    return args + list(plan.extra) + (extra or [])
 
 
 def build_cli(plan: Plan, extra: list[str] | None = None):
@@ -236,12 +240,19 @@ def end_to_end(plan: Plan) -> tuple[Timing, float]:
     return timer.timing(), wall
 
 
+def compiled(plan: Plan) -> Timing:
+    """Section 5: section 3 with the nets compiled (``--compile.*``; the plan's ``extra`` names the backend)."""
+    return as_fit(plan)
+
+
 SECTIONS: dict[str, tuple[str, Callable]] = {
     "plain": ("plain PyTorch loop (data on device)", plain_loop),
     "bare": ("GANModule in a bare Trainer", bare_module),
     "as_fit": ("GANModule as gan-zoo fit runs it", as_fit),
     "end_to_end": ("gan-zoo fit end to end (real data)", end_to_end),
+    "compiled": ("as gan-zoo fit runs it, --compile.enabled", compiled),
 }
+DEFAULT_SECTIONS = ["plain", "bare", "as_fit", "end_to_end"]
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -264,7 +275,8 @@ def run_size(args: argparse.Namespace, size: str) -> None:
     with tempfile.TemporaryDirectory(prefix="gan_zoo_throughput_") as tmp:
         for r in range(args.repeats):  # interleaved, so load drifts on a shared machine hit every section alike
             for section in args.sections:
-                plan = Plan(args.model, size, device, warmup, steps, Path(tmp) / f"{section}_{r}")
+                extra = ("--compile.enabled", "true", "--compile.backend", args.compile_backend) if section == "compiled" else ()
+                plan = Plan(args.model, size, device, warmup, steps, Path(tmp) / f"{section}_{r}", extra)
                 torch.manual_seed(0)
                 with quiet(args.verbose):
                     result = SECTIONS[section][1](plan)
@@ -309,7 +321,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", choices=list(MODELS), default="dcgan")
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=None,
                         help="default: paper and proxy on the CPU, paper on CUDA")
-    parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
+    parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=DEFAULT_SECTIONS)
+    parser.add_argument("--compile-backend", default="inductor", help="torch.compile backend of the `compiled` section")
     parser.add_argument("--warmup", type=int, default=None, help="paper size (default: 3 on the CPU, 20 on CUDA)")
     parser.add_argument("--steps", type=int, default=None, help="paper size (default: 10 on the CPU, 200 on CUDA)")
     parser.add_argument("--proxy-warmup", type=int, default=10)

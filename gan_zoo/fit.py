@@ -11,7 +11,8 @@
   Conditional configs set ``num_classes`` on their nets (tests/test_cli.py pins the round trip).
 * Always-on callbacks with their own config groups: ``--sample_grid.*`` (PNG grids from fixed noise),
   ``--checkpoint.*`` (``GANCheckpoint``: ``last.ckpt`` on by default, always holding the final state,
-  written atomically, and written on Ctrl-C/SIGTERM) and ``--nonfinite_guard.*`` (stops on a NaN/inf loss).
+  written atomically, and written on Ctrl-C/SIGTERM), ``--nonfinite_guard.*`` (stops on a NaN/inf loss) and
+  ``--compile.*`` (``CompileNets``: opt-in ``torch.compile`` of the nets, off by default).
 * ``--optimizer``/``--lr_scheduler`` are removed: the models own two optimizers (G, D), set with
   ``--model.g_optimizer`` / ``--model.d_optimizer``.
 * Every run writes into its own folder (``<save_dir>/<name>/<version>`` for loggers such as W&B), so an
@@ -42,6 +43,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 import gan_zoo.data  # noqa: F401  (make the data modules importable by short class_path)
 import gan_zoo.models  # noqa: F401  (register every model)
 from gan_zoo.callbacks import GANCheckpoint, SampleGrid
+from gan_zoo.callbacks.compile import CompileNets
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
@@ -292,6 +294,7 @@ class GanZooCLI(LightningCLI):
         parser.add_lightning_class_args(SampleGrid, "sample_grid")
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.add_lightning_class_args(NonFiniteGuard, "nonfinite_guard")
+        parser.add_lightning_class_args(CompileNets, "compile")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 1000})
         for net in ("generator", "discriminator"):
             for option in LINKED_NET_OPTIONS:

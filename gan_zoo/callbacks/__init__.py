@@ -1,6 +1,7 @@
 """Callbacks: logger-agnostic sample grids, metrics during fit, latent traversals, checkpoints."""
 
 from gan_zoo.callbacks.checkpoint import GANCheckpoint
+from gan_zoo.callbacks.compile import CompileNets
 from gan_zoo.callbacks.fade_in import ProgressiveGrowing
 from gan_zoo.callbacks.latent_traversal import LatentTraversal
 from gan_zoo.callbacks.metrics import MetricsCallback
@@ -8,6 +9,6 @@ from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.callbacks.sample_grid import SampleGrid, render_points, to_grid
 
 __all__ = [
-    "GANCheckpoint", "ProgressiveGrowing", "MetricsCallback", "NonFiniteGuard", "LatentTraversal", "SampleGrid",
+    "GANCheckpoint", "CompileNets", "ProgressiveGrowing", "MetricsCallback", "NonFiniteGuard", "LatentTraversal", "SampleGrid",
     "render_points", "to_grid",
 ]

@@ -145,6 +145,9 @@ class GANModule(L.LightningModule):
     """
 
     # Paper defaults; a variant overrides these two factories. Radford et al. 2015: Adam(2e-4, β1=0.5).
+    # Nets the loss differentiates twice (a gradient penalty's create_graph=True): torch.compile cannot
+    # (AOTAutograd has no double backward), so ``callbacks.CompileNets`` leaves them eager.
+    nets_differentiated_twice: tuple[str, ...] = ()
     default_g_optimizer: Callable[[Any], torch.optim.Optimizer] = staticmethod(adam(2e-4, (0.5, 0.999)))
     default_d_optimizer: Callable[[Any], torch.optim.Optimizer] = staticmethod(adam(2e-4, (0.5, 0.999)))
 

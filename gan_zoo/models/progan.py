@@ -93,6 +93,7 @@ class ProGAN(GANModule):
         learning_rates: resolution → Adam learning rate; unlisted resolutions keep the optimizers' own.
     """
 
+    nets_differentiated_twice = ("discriminator",)  # the WGAN-GP penalty
     default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.99), eps=1e-8))  # A.1
     default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.99), eps=1e-8))
 

@@ -65,6 +65,7 @@ class WGANGP(GANModule):
         gp_weight: λ, the penalty coefficient (10 in every experiment of the paper).
     """
 
+    nets_differentiated_twice = ("discriminator",)  # the gradient penalty, Eq. 3
     default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9)))  # Alg. 1 defaults
     default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9)))
 
