@@ -17,6 +17,8 @@
   ``--model.g_optimizer`` / ``--model.d_optimizer``.
 * Every run writes into its own folder (``<save_dir>/<name>/<version>`` for loggers such as W&B), so an
   identical second run never collides with the first.
+* ``--weights_from`` (fit only) starts a new run from a checkpoint's or a pretrained generator's weights with
+  the config's hyperparameters (``gan_zoo.warm_start``); ``--ckpt_path`` resumes a run unchanged.
 * Before the first step: ``--ckpt_path`` must hold the same model (class, nets, options) as the config,
   the output folders must be writable, the optimizers must build, and a W&B logger must be able to start.
 * User errors (bad values, bad files, missing data, unwritable folders, a wrong checkpoint) print one line
@@ -32,7 +34,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import lightning as L
 import torch
@@ -48,6 +50,7 @@ from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
 from gan_zoo.models.base import GANModule
+from gan_zoo.warm_start import load_initial_weights
 
 __all__ = ["GanZooCLI", "GanZooTrainer", "cli_main"]
 
@@ -284,10 +287,16 @@ class GanZooCLI(LightningCLI):
         if not is_overridden(hook, self.model):
             raise GanZooError(NO_HELD_OUT_MEASURE.format(model=type(self.model).__name__, stage=stage))
 
+    def _refuse_weights_from(self, subcommand: str) -> None:
+        if self.config[subcommand].get("weights_from"):
+            raise GanZooError(f"--weights_from is for `gan-zoo fit`; `gan-zoo {subcommand}` takes the weights with --ckpt_path")
+
     def before_validate(self) -> None:
+        self._refuse_weights_from("validate")
         self._require_held_out_measure("validation_step", "validation")
 
     def before_test(self) -> None:
+        self._refuse_weights_from("test")
         self._require_held_out_measure("test_step", "test")
 
     def add_arguments_to_parser(self, parser) -> None:
@@ -295,6 +304,11 @@ class GanZooCLI(LightningCLI):
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.add_lightning_class_args(NonFiniteGuard, "nonfinite_guard")
         parser.add_lightning_class_args(CompileNets, "compile")
+        parser.add_argument(
+            "--weights_from", type=Optional[str], default=None,
+            help="fit only: start from these weights with the config's hyperparameters and fresh optimizers "
+            "(a .ckpt: the whole model; a pretrained name/folder/hf:// source: G only). See gan_zoo.warm_start",
+        )
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 1000})
         for net in ("generator", "discriminator"):
             for option in LINKED_NET_OPTIONS:
@@ -352,6 +366,16 @@ class GanZooCLI(LightningCLI):
     def before_fit(self) -> None:
         """Checks that would otherwise fail after the run folder exists, or after every step has run."""
         trainer, model = self.trainer, self.model
+        weights_from = self.config["fit"].get("weights_from")
+        if weights_from:
+            if self.config["fit"].get("ckpt_path"):
+                raise GanZooError(
+                    "--weights_from and --ckpt_path both given: --ckpt_path resumes a run as it was, "
+                    "--weights_from starts a new one from its weights; pass one"
+                )
+            loaded = load_initial_weights(model, weights_from)
+            if trainer.is_global_zero:
+                print(f"gan-zoo: weights from {loaded}", file=sys.stderr)
         if self._resume_state is not None:
             current = {k: tuple(v.shape) for k, v in model.state_dict().items()}
             mismatched = [

@@ -1,0 +1,87 @@
+"""Warm starts: begin a new fit from trained weights (``gan-zoo fit --config CFG --weights_from SOURCE``).
+
+``--ckpt_path`` *resumes* a run: the same model and hyperparameters, optimizer moments, trainer progress,
+RNG state; a changed hyperparameter is refused, since it would silently train another model. A warm start
+is the other case: new hyperparameters (BEGAN's λ_k, a learning rate, ``n_critic``), a new dataset of the
+same shape, fine-tuning a shipped generator. It loads weights and nothing else:
+
+* ``SOURCE`` a ``.ckpt`` written by ``gan-zoo fit``: the model's whole state dict (G, D, the EMA of G, and
+  model state such as BEGAN's k_t or ProGAN's images shown), read with ``weights_only=True``; an EMA the
+  checkpoint lacks starts from the loaded G at its first update, one the config does not keep is dropped;
+* ``SOURCE`` a pretrained generator (a name from ``gan_zoo.list_pretrained()``, a folder from
+  ``gan-zoo export``, ``hf://...``): G's weights, sha256-verified; D keeps its initialisation, and an EMA
+  of G starts from the loaded G at its first update.
+
+The optimizers, the trainer's step and epoch counters and the callbacks start fresh; the config's
+hyperparameters apply. The weights must fit the config's nets exactly (names and shapes), else one line
+names the first mismatch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from gan_zoo.errors import GanZooError
+
+__all__ = ["load_initial_weights"]
+
+EMA_PREFIX = "generator_ema."
+
+
+def load_initial_weights(model: nn.Module, source: str | os.PathLike) -> str:
+    """Load ``source``'s weights into ``model`` (a ``GANModule``) in place; returns what was loaded, in words."""
+    path = Path(source)
+    if path.suffix == ".ckpt" or path.is_file():
+        state = _checkpoint_state(path)
+        expected = model.state_dict()
+        # The EMA of G may be switched on or off by the new config: a missing EMA starts from the loaded G at
+        # its first update (n_averaged = 0), an EMA the config does not keep is dropped.
+        state = {k: v for k, v in state.items() if not k.startswith(EMA_PREFIX) or k in expected}
+        fresh_ema = [k for k in expected if k.startswith(EMA_PREFIX) and k not in state]
+        state |= {k: expected[k] for k in fresh_ema}
+        _check_fits(state, expected, source)
+        model.load_state_dict(state)
+        note = "; the EMA of G starts from it" if fresh_ema else ""
+        return f"{path}: the model's state dict{note}"
+    from gan_zoo.hub import load_pretrained
+
+    pretrained = load_pretrained(source)
+    state = pretrained.generator.state_dict()
+    _check_fits(state, model.generator.state_dict(), source, prefix="generator.")
+    model.generator.load_state_dict(state)
+    return f"{source}: the generator's weights (D keeps its initialisation)"
+
+
+def _checkpoint_state(path: Path) -> dict[str, Tensor]:
+    if not path.is_file():
+        raise GanZooError(f"--weights_from {path} does not exist; pass a .ckpt written by `gan-zoo fit` or a pretrained name/folder")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        state = checkpoint["state_dict"]
+    except Exception as err:  # truncated, not a checkpoint, or a pickle that asks to run code
+        raise GanZooError(
+            f"cannot read --weights_from {path} as a gan-zoo checkpoint ({type(err).__name__}); "
+            "the file is truncated or not a .ckpt written by `gan-zoo fit`"
+        ) from None
+    return state
+
+
+def _check_fits(state: dict[str, Tensor], expected: dict[str, Tensor], source: str | os.PathLike, prefix: str = "") -> None:
+    """One line naming the first key that is missing, unexpected or of another shape (and how many more)."""
+    problems = [f"{prefix}{k} is missing" for k in expected if k not in state]
+    problems += [f"{prefix}{k} is not in the config's model" for k in state if k not in expected]
+    problems += [
+        f"{prefix}{k} has shape {tuple(state[k].shape)}, the config's model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise GanZooError(
+            f"--weights_from {source} does not fit the config's model: {problems[0]}{more}; use the nets "
+            "(class, widths, image size, latent size) the weights were trained with"
+        )
