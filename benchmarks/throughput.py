@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import os
 import statistics
 import sys
@@ -262,8 +263,18 @@ def quiet(verbose: bool) -> Iterator[None]:
     if verbose:
         yield
         return
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        yield
+    # Lightning's loggers hold the process's original stderr, which redirect_stderr does not replace: raise
+    # their level for the run instead (model summaries, "`Trainer.fit` stopped", CompileNets' line).
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric", "gan_zoo")]
+    levels = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def run_size(args: argparse.Namespace, size: str) -> None:
