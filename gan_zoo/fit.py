@@ -39,7 +39,7 @@ from typing import Any, Optional
 import lightning as L
 import torch
 from jsonargparse import DefaultHelpFormatter
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 import gan_zoo.data  # noqa: F401  (make the data modules importable by short class_path)
@@ -291,12 +291,31 @@ class GanZooCLI(LightningCLI):
         if self.config[subcommand].get("weights_from"):
             raise GanZooError(f"--weights_from is for `gan-zoo fit`; `gan-zoo {subcommand}` takes the weights with --ckpt_path")
 
+    def _previous_run_config(self) -> Path | None:
+        """With no logger, ``log_dir`` is ``default_root_dir`` itself, shared by every run: the config.yaml a
+        previous run wrote there, if any (Lightning's SaveConfigCallback would stop on it with a traceback)."""
+        if self.trainer.logger is not None:
+            return None
+        path = Path(self.trainer.default_root_dir) / "config.yaml"
+        return path if path.is_file() else None
+
+    def _save_config(self) -> SaveConfigCallback | None:
+        return next((c for c in self.trainer.callbacks if isinstance(c, SaveConfigCallback)), None)
+
+    def _keep_previous_run_config(self) -> None:
+        """validate/test in a logger-less run folder: leave the fit's config.yaml as it is."""
+        callback = self._save_config()
+        if callback is not None and self._previous_run_config() is not None:
+            callback.save_to_log_dir = False
+
     def before_validate(self) -> None:
         self._refuse_weights_from("validate")
+        self._keep_previous_run_config()
         self._require_held_out_measure("validation_step", "validation")
 
     def before_test(self) -> None:
         self._refuse_weights_from("test")
+        self._keep_previous_run_config()
         self._require_held_out_measure("test_step", "test")
 
     def add_arguments_to_parser(self, parser) -> None:
@@ -376,6 +395,18 @@ class GanZooCLI(LightningCLI):
             loaded = load_initial_weights(model, weights_from)
             if trainer.is_global_zero:
                 print(f"gan-zoo: weights from {loaded}", file=sys.stderr)
+        previous = self._previous_run_config()
+        if previous is not None:
+            folder = previous.parent
+            if not self.config["fit"].get("ckpt_path"):
+                raise GanZooError(
+                    f"{folder} already holds a run ({previous.name}, checkpoints/) and --trainer.logger is off, so "
+                    f"this run would write over it: pass another --trainer.default_root_dir, keep a logger (each run "
+                    f"then gets a version folder), or resume that run with --ckpt_path {folder / 'checkpoints' / 'last.ckpt'}"
+                )
+            callback = self._save_config()
+            if callback is not None:
+                callback.overwrite = True  # resuming in its own folder: the same model (checked below)
         if self._resume_state is not None:
             current = {k: tuple(v.shape) for k, v in model.state_dict().items()}
             mismatched = [

@@ -183,3 +183,23 @@ def test_fit_prints_no_noise_before_training(tmp_path, monkeypatch):
     assert "Trainable params" in printed
     messages = [str(w.message) for w in caught]
     assert not any("tensorboardX" in m or "logging interval" in m or "LeafSpec" in m for m in messages), messages
+
+
+def test_logger_less_runs_never_share_a_folder_silently(tmp_path, monkeypatch, capfd):
+    """--trainer.logger false: the run folder is default_root_dir itself. A second fit there is a one-line error
+    (it would write over the first run's checkpoints), resuming that run there works, and testing it leaves the
+    fit's config.yaml as it was (Lightning's SaveConfigCallback stopped all three with a traceback)."""
+    monkeypatch.chdir(tmp_path)
+    common = ["--config", DIGITS, "--trainer.enable_progress_bar=false", "--data.init_args.limit_samples=64",
+              "--sample_grid.every_n_g_steps=0", "--trainer.logger=false", "--trainer.default_root_dir=solo"]
+    cli_main(["fit", *common, "--trainer.max_steps=2"])
+    last = tmp_path / "solo" / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(["fit", *common, "--trainer.max_steps=2"])
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert info.value.code == 2 and len(lines) == 1 and "already holds a run" in lines[0], lines
+    assert last.read_bytes() == before
+    resumed = cli_main(["fit", *common, "--trainer.max_steps=4", f"--ckpt_path={last}"])
+    assert int(resumed.model.g_updates) == 2

@@ -180,8 +180,11 @@ def test_fit_then_test_and_validate_report_classification_error(data_dir, tmp_pa
     model, dm = fit.model, fit.datamodule
     assert model.num_d_updates == 4 and model.num_g_updates == 4  # 400 unlabelled images / 100 per batch
     ckpt = str(tmp_path / "checkpoints" / "last.ckpt")
+    fit_config = (tmp_path / "config.yaml").read_bytes()
     for stage, images, targets in (("test", dm.test_images, dm.test_targets), ("validate", dm.val_images, dm.val_targets)):
-        cli = cli_main([stage, *common, "--trainer.default_root_dir", str(tmp_path / stage), "--ckpt_path", ckpt])
+        # In the fit's own (logger-less) folder, as a user would: the fit's config.yaml stays as it was.
+        cli = cli_main([stage, *common, "--trainer.default_root_dir", str(tmp_path), "--ckpt_path", ckpt])
+        assert (tmp_path / "config.yaml").read_bytes() == fit_config
         reported = cli.trainer.callback_metrics[f"{'val' if stage == 'validate' else 'test'}/error"].item()
         last = cli.trainer.callback_metrics[f"{'val' if stage == 'validate' else 'test'}/error_last"].item()
         restored = type(model).load_from_checkpoint(ckpt).eval()
