@@ -36,6 +36,10 @@ Deviations from the paper:
 * The feature-matching loss is the *mean* of the squared differences of the feature means, as in the
   authors' code (the paper writes ‖·‖²₂, the sum); with Adam's ε (below) the scale is not neutral.
 * Adam's ε is 1e-4 outside the square root (torch) for the authors' 1e-8 inside it (Theano code).
+* G's feature-matching target E_x f(x) is taken on the unlabelled batch D just used; the authors' code
+  takes it on a second, independently shuffled copy of the unlabelled images (same distribution).
+* D scores the labelled, unlabelled and generated batches in one forward pass (concatenated); with no
+  batch-dependent layer in D this equals three passes (``tests/test_semi_supervised.py``) and is faster.
 * ``unsupervised_weight`` w = 1 (the paper's L = L_supervised + L_unsupervised); the authors' MNIST code
   weights the unsupervised term by 1/2 (the shipped config does).
 """
