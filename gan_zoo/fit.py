@@ -49,6 +49,7 @@ from gan_zoo.callbacks.compile import CompileNets
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
+from gan_zoo.hub import read_checkpoint
 from gan_zoo.models.base import GANModule
 from gan_zoo.warm_start import load_initial_weights
 
@@ -347,16 +348,8 @@ class GanZooCLI(LightningCLI):
         self._resume_state: dict | None = None
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
             path = Path(ckpt_path)
-            if not path.is_file():
-                raise GanZooError(f"--ckpt_path {path} does not exist; pass a last.ckpt written by `gan-zoo fit`")
-            try:
-                checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-                hparams = checkpoint["hyper_parameters"]
-            except Exception as err:  # truncated, not a checkpoint, or a pickle that asks to run code
-                raise GanZooError(
-                    f"cannot read --ckpt_path {path} as a gan-zoo checkpoint ({type(err).__name__}: "
-                    f"{_first_line(err)[:160]}); the file is truncated or not a .ckpt written by `gan-zoo fit`"
-                ) from None
+            checkpoint = read_checkpoint(path, "--ckpt_path", required=("hyper_parameters",))
+            hparams = checkpoint["hyper_parameters"]
             linked = tuple(f"{net}.init_args.{o}" for net in ("generator", "discriminator") for o in LINKED_NET_OPTIONS)
             diffs = model_differences(hparams, self.config[subcommand]["model"], skip=linked)
             if diffs:

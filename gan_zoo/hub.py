@@ -252,6 +252,33 @@ def load_pretrained(
     return load_pretrained_folder(folder, map_location, expected, name)
 
 
+def read_checkpoint(path: str | os.PathLike, what: str = "checkpoint", required: tuple[str, ...] = ()) -> dict:
+    """A ``gan-zoo fit`` checkpoint read with ``weights_only=True`` (nothing unpickled runs), as a dict.
+
+    Args:
+        path: the ``.ckpt`` file.
+        what: how the error lines name it (``"--ckpt_path"``, ``"--weights_from"``, ``"checkpoint"``).
+        required: top-level keys it must hold (``"state_dict"``, ``"hyper_parameters"``).
+
+    A missing, truncated or foreign file, or a pickle that asks to run code, is a one-line ``GanZooError``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GanZooError(f"{what} {path} does not exist; pass the path of a .ckpt written by `gan-zoo fit`")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        missing = [key for key in required if key not in checkpoint]
+        if missing:
+            raise KeyError(f"no {missing[0]!r}")
+    except Exception as err:  # a pickle with code in it, a truncated file, not a checkpoint at all
+        first_line = next((line for line in str(err).splitlines() if line.strip()), "")
+        raise GanZooError(
+            f"cannot read {what} {path} as a weights-only gan-zoo checkpoint ({type(err).__name__}: "
+            f"{first_line.strip()[:160]}); the file is truncated or not a .ckpt written by `gan-zoo fit`"
+        ) from None
+    return checkpoint
+
+
 def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
     """Load any gan_zoo training checkpoint (``.ckpt``) without knowing its class in advance.
 
@@ -261,16 +288,7 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     from gan_zoo.models.base import GANModule
     from gan_zoo.registry import resolve_gan_zoo_class
 
-    path = Path(path)
-    if not path.is_file():
-        raise GanZooError(f"checkpoint {path} does not exist; pass the path of a .ckpt written by `gan-zoo fit`")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a pickle with code in it, a truncated file, not a checkpoint at all
-        first_line = next((line for line in str(err).splitlines() if line.strip()), "")
-        raise GanZooError(
-            f"cannot read {path} as a weights-only checkpoint ({type(err).__name__}: {first_line.strip()[:200]})"
-        ) from err
+    checkpoint = read_checkpoint(path)
     class_path = checkpoint.get("hyper_parameters", {}).get("_class_path", "")
     cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
     return cls.load_from_checkpoint(path, map_location=map_location).eval()

@@ -22,10 +22,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.hub import read_checkpoint
 
 __all__ = ["load_initial_weights"]
 
@@ -36,7 +36,7 @@ def load_initial_weights(model: nn.Module, source: str | os.PathLike) -> str:
     """Load ``source``'s weights into ``model`` (a ``GANModule``) in place; returns what was loaded, in words."""
     path = Path(source)
     if path.suffix == ".ckpt" or path.is_file():
-        state = _checkpoint_state(path)
+        state = read_checkpoint(path, "--weights_from", required=("state_dict",))["state_dict"]
         expected = model.state_dict()
         # The EMA of G may be switched on or off by the new config: a missing EMA starts from the loaded G at
         # its first update (n_averaged = 0), an EMA the config does not keep is dropped.
@@ -54,20 +54,6 @@ def load_initial_weights(model: nn.Module, source: str | os.PathLike) -> str:
     _check_fits(state, model.generator.state_dict(), source, prefix="generator.")
     model.generator.load_state_dict(state)
     return f"{source}: the generator's weights (D keeps its initialisation)"
-
-
-def _checkpoint_state(path: Path) -> dict[str, Tensor]:
-    if not path.is_file():
-        raise GanZooError(f"--weights_from {path} does not exist; pass a .ckpt written by `gan-zoo fit` or a pretrained name/folder")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        state = checkpoint["state_dict"]
-    except Exception as err:  # truncated, not a checkpoint, or a pickle that asks to run code
-        raise GanZooError(
-            f"cannot read --weights_from {path} as a gan-zoo checkpoint ({type(err).__name__}); "
-            "the file is truncated or not a .ckpt written by `gan-zoo fit`"
-        ) from None
-    return state
 
 
 def _check_fits(state: dict[str, Tensor], expected: dict[str, Tensor], source: str | os.PathLike, prefix: str = "") -> None:

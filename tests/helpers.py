@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -35,3 +39,12 @@ def params_of(module: torch.nn.Module) -> list[torch.Tensor]:
 
 def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``scripts/<name>.py`` (the scripts folder is not a package) as a module."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -174,14 +174,9 @@ def test_mismatched_code_sizes_are_refused():
 
 
 def _evidence_module():
-    import importlib.util
-    from pathlib import Path
+    from helpers import load_script
 
-    path = Path(__file__).parents[1] / "scripts" / "evidence_conditional.py"
-    spec = importlib.util.spec_from_file_location("evidence_conditional", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("evidence_conditional")
 
 
 def test_evidence_matching_equals_brute_force_and_moments_read_slant():

@@ -410,13 +410,10 @@ def test_shipped_generator_metrics_recomputed_within_tolerance(entry, data_dir, 
 
 
 def test_readme_tables_match_the_registry():
-    import importlib.util
+    from helpers import load_script
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "update_readme_pretrained.py"
-    spec = importlib.util.spec_from_file_location("update_readme_pretrained", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    readme = (script.parents[1] / "README.md").read_text()
+    module = load_script("update_readme_pretrained")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert module.render(readme) == readme, "README.md is stale: run python scripts/update_readme_pretrained.py"
     for entry in SHIPPED:  # the generated text really carries the registry's numbers
         assert f"`{entry.name}` ({entry.metrics['domain_fid']['value']:.1f})" in readme

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
+from helpers import load_script
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("semi_supervised_curve", REPO / "scripts" / "semi_supervised_curve.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("semi_supervised_curve")
 
 
 def _run_folder(root: Path, epochs: dict[int, tuple[float, float]], checkpoints: list[int]) -> Path:
