@@ -71,16 +71,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    three, one = [], []
+    variants = {"three D passes": False, "one D pass": True}  # label -> one_pass
+    times: dict[str, list[float]] = {label: [] for label in variants}
     for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits both
-        three.append(time_steps(False, args.steps, args.warmup))
-        one.append(time_steps(True, args.steps, args.warmup))
-    t3, t1 = statistics.median(three), statistics.median(one)
+        for label, one_pass in variants.items():
+            times[label].append(time_steps(one_pass, args.steps, args.warmup))
+    median = {label: statistics.median(values) for label, values in times.items()}
     print(f"threads {args.threads}, {args.steps} steps x {args.repeats} repeats (median)")
-    print(f"three D passes: {t3 * 1e3:.1f} ms/step")
-    print(f"one D pass:     {t1 * 1e3:.1f} ms/step")
-    print(f"ratio three / one: {t3 / t1:.2f}")
-
+    for label, seconds in median.items():
+        print(f"{label + ':':<16}{seconds * 1e3:.1f} ms/step")
+    print(f"ratio three / one: {median['three D passes'] / median['one D pass']:.2f}")
 
 if __name__ == "__main__":
     main()
