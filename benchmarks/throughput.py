@@ -241,17 +241,12 @@ def end_to_end(plan: Plan) -> tuple[Timing, float]:
     return timer.timing(), wall
 
 
-def compiled(plan: Plan) -> Timing:
-    """Section 5: section 3 with the nets compiled (``--compile.*``; the plan's ``extra`` names the backend)."""
-    return as_fit(plan)
-
-
 SECTIONS: dict[str, tuple[str, Callable]] = {
     "plain": ("plain PyTorch loop (data on device)", plain_loop),
     "bare": ("GANModule in a bare Trainer", bare_module),
     "as_fit": ("GANModule as gan-zoo fit runs it", as_fit),
     "end_to_end": ("gan-zoo fit end to end (real data)", end_to_end),
-    "compiled": ("as gan-zoo fit runs it, --compile.enabled", compiled),
+    "compiled": ("as gan-zoo fit runs it, --compile.enabled", as_fit),  # run_size adds the --compile.* arguments
 }
 DEFAULT_SECTIONS = ["plain", "bare", "as_fit", "end_to_end"]
 

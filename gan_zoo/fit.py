@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import lightning as L
-import torch
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -282,15 +281,18 @@ class GanZooCLI(LightningCLI):
             "test": {"model", "dataloaders", "datamodule"},
         }
 
-    def _require_held_out_measure(self, hook: str, stage: str) -> None:
+    def _before_held_out_run(self, subcommand: str, hook: str, stage: str) -> None:
+        """validate/test: fit-only options refused, a logger-less run folder's config.yaml kept, and the model
+        must have a held-out measure."""
+        if self.config[subcommand].get("weights_from"):
+            raise GanZooError(f"--weights_from is for `gan-zoo fit`; `gan-zoo {subcommand}` takes the weights with --ckpt_path")
+        callback = self._save_config()
+        if callback is not None and self._previous_run_config() is not None:
+            callback.save_to_log_dir = False  # leave the fit's config.yaml as it is
         from lightning.pytorch.utilities.model_helpers import is_overridden
 
         if not is_overridden(hook, self.model):
             raise GanZooError(NO_HELD_OUT_MEASURE.format(model=type(self.model).__name__, stage=stage))
-
-    def _refuse_weights_from(self, subcommand: str) -> None:
-        if self.config[subcommand].get("weights_from"):
-            raise GanZooError(f"--weights_from is for `gan-zoo fit`; `gan-zoo {subcommand}` takes the weights with --ckpt_path")
 
     def _previous_run_config(self) -> Path | None:
         """With no logger, ``log_dir`` is ``default_root_dir`` itself, shared by every run: the config.yaml a
@@ -303,21 +305,11 @@ class GanZooCLI(LightningCLI):
     def _save_config(self) -> SaveConfigCallback | None:
         return next((c for c in self.trainer.callbacks if isinstance(c, SaveConfigCallback)), None)
 
-    def _keep_previous_run_config(self) -> None:
-        """validate/test in a logger-less run folder: leave the fit's config.yaml as it is."""
-        callback = self._save_config()
-        if callback is not None and self._previous_run_config() is not None:
-            callback.save_to_log_dir = False
-
     def before_validate(self) -> None:
-        self._refuse_weights_from("validate")
-        self._keep_previous_run_config()
-        self._require_held_out_measure("validation_step", "validation")
+        self._before_held_out_run("validate", "validation_step", "validation")
 
     def before_test(self) -> None:
-        self._refuse_weights_from("test")
-        self._keep_previous_run_config()
-        self._require_held_out_measure("test_step", "test")
+        self._before_held_out_run("test", "test_step", "test")
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_lightning_class_args(SampleGrid, "sample_grid")
@@ -378,9 +370,9 @@ class GanZooCLI(LightningCLI):
     def before_fit(self) -> None:
         """Checks that would otherwise fail after the run folder exists, or after every step has run."""
         trainer, model = self.trainer, self.model
-        weights_from = self.config["fit"].get("weights_from")
+        weights_from, ckpt_path = self.config["fit"].get("weights_from"), self.config["fit"].get("ckpt_path")
         if weights_from:
-            if self.config["fit"].get("ckpt_path"):
+            if ckpt_path:
                 raise GanZooError(
                     "--weights_from and --ckpt_path both given: --ckpt_path resumes a run as it was, "
                     "--weights_from starts a new one from its weights; pass one"
@@ -391,7 +383,8 @@ class GanZooCLI(LightningCLI):
         previous = self._previous_run_config()
         if previous is not None:
             folder = previous.parent
-            if not self.config["fit"].get("ckpt_path"):
+            # Only resuming *that* run may reuse its folder; any other run would write over its checkpoints.
+            if not ckpt_path or folder.resolve() not in Path(ckpt_path).resolve().parents:
                 raise GanZooError(
                     f"{folder} already holds a run ({previous.name}, checkpoints/) and --trainer.logger is off, so "
                     f"this run would write over it: pass another --trainer.default_root_dir, keep a logger (each run "

@@ -201,5 +201,11 @@ def test_logger_less_runs_never_share_a_folder_silently(tmp_path, monkeypatch, c
     lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
     assert info.value.code == 2 and len(lines) == 1 and "already holds a run" in lines[0], lines
     assert last.read_bytes() == before
+    # Resuming *another* run into this folder would write over this one's checkpoints too.
+    cli_main(["fit", *common[:-1], "--trainer.default_root_dir=other", "--trainer.max_steps=2"])
+    with pytest.raises(SystemExit) as info:
+        main(["fit", *common, "--trainer.max_steps=4", f"--ckpt_path={tmp_path / 'other' / 'checkpoints' / 'last.ckpt'}"])
+    assert info.value.code == 2 and "already holds a run" in capfd.readouterr().err
+    assert last.read_bytes() == before
     resumed = cli_main(["fit", *common, "--trainer.max_steps=4", f"--ckpt_path={last}"])
     assert int(resumed.model.g_updates) == 2

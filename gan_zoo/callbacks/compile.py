@@ -13,11 +13,10 @@ What compilation cannot do here, and what the callback does about it:
   refuses that ("does not currently support double backward", torch 2.14). Models say so in
   ``GANModule.nets_differentiated_twice``; by default (``nets: auto``) those nets stay eager and a line
   says so; naming one of them in ``nets`` is a one-line error.
-* **Cost.** The first step of each net (and the first eval-mode call, e.g. the sample grid: batch norm's
-  mode is part of the compiled graph's guards) pays the compilation: 84 s for the tiny DCGAN nets on the
-  shared 2-core CPU with inductor. On that CPU the compiled DCGAN proxy then ran 1.26× slower than eager
-  (``benchmarks/throughput.py --sections plain as_fit compiled``; README, Benchmarks); on a GPU it is
-  not measured yet.
+* **Cost.** The first call of each net pays the compilation (and a call in another mode recompiles: the
+  training flag is part of what the compiled graph is specialised on). On the shared 2-core CPU the compiled
+  DCGAN proxy then ran 1.26× slower than eager (``benchmarks/throughput.py --sections plain as_fit
+  compiled``; README, Benchmarks); on a GPU it is not measured yet.
 
 Compilation happens in ``setup('fit')``: before DDP wraps the model and before the first batch, on every rank.
 """
