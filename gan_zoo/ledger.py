@@ -218,8 +218,8 @@ def render_readme_table(ledger: dict[str, Any]) -> str:
     columns = ["domain_fid", "domain_is", "class_coverage", "min_class_share"]
     lines = [
         README_BEGIN,
-        "| config | seeds | G updates | wall time | " + " | ".join(METRIC_LABELS[c] for c in columns) + " |",
-        "|---|---|---|---|" + "---|" * len(columns),
+        "| config | protocol | seeds | G updates | wall time | " + " | ".join(METRIC_LABELS[c] for c in columns) + " |",
+        "|---|---|---|---|---|" + "---|" * len(columns),
     ]
     for entry in ledger["entries"]:
         if entry["status"] != MEASURED or entry.get("smoke") or ledger["protocols"][entry["protocol"]].get("kind") in ("toy", "classification"):
@@ -227,8 +227,9 @@ def render_readme_table(ledger: dict[str, Any]) -> str:
         walls = entry["budget"].get("wall_s") or []
         wall = f"{statistics.fmean(walls) / 60:.1f} min" if walls else ""
         cells = [_summary(entry["results"][c]) if c in entry["results"] else "" for c in columns]
-        lines.append(f"| `{entry['config']}` | {len(entry['seeds'])} | {entry['budget'].get('g_updates', '')} | {wall} | "
-                     + " | ".join(cells) + " |")
+        # FID is biased by the sample count, so the row names its protocol (samples vs real images)
+        lines.append(f"| `{entry['config']}` | {entry['protocol']} | {len(entry['seeds'])} | "
+                     f"{entry['budget'].get('g_updates', '')} | {wall} | " + " | ".join(cells) + " |")
     unmeasured = sum(e["status"] == NOT_MEASURED for e in ledger["entries"])
     lines += ["", f"Protocols, commands, tolerances and the {unmeasured} configs not measured yet (with the reason): "
               "[docs/results.md](docs/results.md).", README_END]
