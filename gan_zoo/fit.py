@@ -38,6 +38,7 @@ from typing import Any, Optional
 
 import lightning as L
 from jsonargparse import DefaultHelpFormatter
+from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -46,6 +47,7 @@ import gan_zoo.models  # noqa: F401  (register every model)
 from gan_zoo.callbacks import GANCheckpoint, SampleGrid
 from gan_zoo.callbacks.compile import CompileNets
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
+from gan_zoo.callbacks.progress import ThrottledProgressBar
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
 from gan_zoo.hub import read_checkpoint
@@ -270,6 +272,20 @@ class GanZooCLI(LightningCLI):
             super().__init__(*args, **kwargs)
         finally:
             _restore_lightning(self._log_levels)
+
+    def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
+        """Lightning's trainer, with its default per-batch tqdm bar swapped for ``ThrottledProgressBar`` (a bar
+        the config names in ``trainer.callbacks`` is kept as it is), and without the ``compile`` callback when it
+        is off: Lightning calls every callback's hooks about 14 times a step, whether it overrides them or not."""
+        trainer = super().instantiate_trainer(**kwargs)
+        trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, CompileNets) and not c.enabled)]
+        named = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        if not any(isinstance(c, ProgressBar) for c in (named if isinstance(named, list) else [named])):
+            callbacks = trainer.callbacks
+            for i, callback in enumerate(callbacks):
+                if type(callback) is TQDMProgressBar:  # the one Trainer added for enable_progress_bar=True
+                    callbacks[i] = ThrottledProgressBar()
+        return trainer
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
