@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lightning as L
@@ -211,3 +212,29 @@ def test_began_generator_at_init_depends_on_z():
         x = g(torch.rand(256, 64) * 2 - 1)  # (256, 1, 32, 32)
     spread = x.std(dim=0).mean().item()  # per-pixel std across z, averaged over pixels
     assert spread > 0.03, f"G(z) at init barely depends on z (per-pixel std {spread:.4f})"
+
+
+def test_share_bound_script_reads_k_of_the_scored_checkpoints_run(tmp_path, capsys):
+    """scripts/began_share_bound.py: k_t averaged over the last logged steps of the version the scored checkpoint
+    belongs to, the top class's share of the samples, and the bound p_data(c) / k_t."""
+    from helpers import load_script
+
+    script = load_script("began_share_bound")
+    version = tmp_path / "lightning_logs" / "version_1"
+    (version / "checkpoints").mkdir(parents=True)
+    other = tmp_path / "lightning_logs" / "version_2"  # a later version with other k: must not be read
+    other.mkdir()
+    (other / "metrics.csv").write_text("step,train/k\n0,0.9\n")
+    rows = ["step,train/k,train/loss_real"] + [f"{i},{k},0.1" for i, k in enumerate([0.5, 0.1, 0.2, 0.3])]
+    rows.insert(2, "1,,0.1")  # a row of another metric: skipped
+    (version / "metrics.csv").write_text("\n".join(rows) + "\n")
+    histogram = [0, 500, 100, 100, 100, 50, 50, 50, 30, 20]  # 1,000 samples, "1" on top
+    report = {"command": f"gan-zoo evaluate --ckpt {version / 'checkpoints' / 'last.ckpt'} --dataset mnist",
+              "results": {"class_coverage": {"extras": {"histogram": histogram}}}}
+    (tmp_path / "eval.json").write_text(json.dumps(report))
+    assert script.main([str(tmp_path), "--last", "3"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split("|")
+    k = (0.1 + 0.2 + 0.3) / 3
+    bound = 6742 / 60000 / k  # MNIST's 6,742 training "1"s
+    assert [c.strip() for c in row[2:7]] == [f"{k:.3f}", "1", "50.0%", f"{bound:.1%}", str(sum(c >= 50 for c in histogram))]
+    assert script.share_bound(0.1, 0.0) == 1.0 and script.share_bound(0.1, 0.05) == 1.0
