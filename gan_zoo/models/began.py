@@ -43,7 +43,7 @@ Deviations from the paper:
 What limits diversity on MNIST is the objective's equilibrium, not the update: where D cannot tell a class's
 generated images from its real ones, ∂L_D/∂(that class's energy) ∝ p_data(c) − k_t p_G(c), so D keeps any class
 with p_G(c) < p_data(c) / k_t cheap to reconstruct and G can fill the lowest-energy classes up to that bound.
-With k_t ≈ 0.25-0.4 the thin "1" takes 30-50 % of the samples, at or near p_data("1") / k_t in every measured run
+With k_t ≈ 0.23-0.4 the thin "1" takes 30-50 % of the samples, near p_data("1") / k_t in most measured runs
 (``scripts/began_share_bound.py``; README "BEGAN on MNIST").
 """
 
