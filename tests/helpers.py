@@ -10,6 +10,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")  # the embedded default config: fast, no dataset files
+
 
 def random_loader(image_shape, n: int = 32, batch_size: int = 8, num_classes: int | None = 10, seed: int = 0):
     g = torch.Generator().manual_seed(seed)

@@ -10,9 +10,9 @@ import yaml
 
 from gan_zoo.cli import cli_main, main
 from gan_zoo.hub import load_pretrained
+from helpers import DIGITS
 
 ROOT = Path(__file__).parents[1]
-DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")
 
 
 def test_help_lists_model_and_callback_groups(capsys):

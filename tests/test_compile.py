@@ -17,10 +17,9 @@ from gan_zoo.callbacks import CompileNets
 from gan_zoo.cli import cli_main
 from gan_zoo.errors import GanZooError
 from gan_zoo.registry import get_model_spec
-from helpers import params_of, random_loader, tiny_trainer
+from helpers import DIGITS, params_of, random_loader, tiny_trainer
 
 ROOT = Path(__file__).parents[1]
-DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")
 
 
 def _fit(name: str, tmp_path, callbacks, steps: int = 6, seed: int = 0):

@@ -18,9 +18,9 @@ import torch
 
 from gan_zoo.callbacks import GANCheckpoint
 from gan_zoo.cli import cli_main
+from helpers import DIGITS
 
 ROOT = Path(__file__).parents[1]
-DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")
 TINY = ["--data.init_args.limit_samples=64", "--data.init_args.batch_size=8", "--trainer.enable_progress_bar=false",
         "--model.init_args.generator.init_args.base_channels=8",
         "--model.init_args.discriminator.init_args.base_channels=8"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,8 +10,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 import gan_zoo.callbacks.progress as progress
 from gan_zoo.callbacks import ThrottledProgressBar
 from gan_zoo.cli import cli_main
-
-DIGITS = str(Path(__file__).parents[1] / "configs" / "dcgan" / "digits.yaml")
+from helpers import DIGITS
 
 
 def drawn_batches(monkeypatch, interval: float, tick: float, total: int, epochs: int = 1) -> list[tuple[int, int]]:

@@ -23,9 +23,9 @@ from PIL import Image
 
 from gan_zoo.cli import cli_main, main
 from gan_zoo.errors import GanZooError
+from helpers import DIGITS
 
 ROOT = Path(__file__).parents[1]
-DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")
 SMALL = ["--data.init_args.limit_samples=32", "--data.init_args.batch_size=8", "--trainer.enable_progress_bar=false",
          "--sample_grid.every_n_g_steps=0", "--model.init_args.generator.init_args.base_channels=8",
          "--model.init_args.discriminator.init_args.base_channels=8"]

@@ -12,9 +12,9 @@ from gan_zoo.cli import cli_main
 from gan_zoo.errors import GanZooError
 from gan_zoo.hub import save_pretrained
 from gan_zoo.warm_start import load_initial_weights
+from helpers import DIGITS
 
 ROOT = Path(__file__).parents[1]
-DIGITS = str(ROOT / "configs" / "dcgan" / "digits.yaml")
 SMALL = ["--trainer.enable_progress_bar=false", "--data.init_args.limit_samples=128", "--sample_grid.every_n_g_steps=0"]
 
 
