@@ -61,3 +61,17 @@ def test_finite_training_passes_the_guard(tmp_path):
     trainer = tiny_trainer(tmp_path, max_steps=8, callbacks=[NonFiniteGuard(check_every_n_steps=1)])
     trainer.fit(model, random_loader((1, 28, 28), n=32, num_classes=None))
     assert model.num_g_updates == 4
+
+
+def test_a_full_loss_buffer_is_checked_before_it_overflows(tmp_path, monkeypatch):
+    # The guard keeps one row of losses per batch between checks; with room for 3 rows and a check interval
+    # past the end, it must read the buffer each time it fills (after batches 3 and 6), so the inf from the
+    # 6th D update stops training at that batch, not at the end.
+    from gan_zoo.callbacks import nonfinite
+
+    monkeypatch.setattr(nonfinite, "MAX_ROWS", 3)
+    model = build()
+    trainer = tiny_trainer(tmp_path, max_steps=40, callbacks=[NonFiniteGuard(check_every_n_steps=1000)])
+    with pytest.raises(NonFiniteLossError, match="d_loss became inf at global step 12"):
+        trainer.fit(model, random_loader((1, 28, 28), n=96, num_classes=None))
+    assert model.num_d_updates == BAD_FROM_D_UPDATE + 1
