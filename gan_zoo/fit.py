@@ -12,7 +12,8 @@
 * Always-on callbacks with their own config groups: ``--sample_grid.*`` (PNG grids from fixed noise),
   ``--checkpoint.*`` (``GANCheckpoint``: ``last.ckpt`` on by default, always holding the final state,
   written atomically, and written on Ctrl-C/SIGTERM), ``--nonfinite_guard.*`` (stops on a NaN/inf loss) and
-  ``--compile.*`` (``CompileNets``: opt-in ``torch.compile`` of the nets, off by default).
+  ``--compile.*`` (``CompileNets``: opt-in ``torch.compile`` of the nets, off by default), ``--channels_last.enabled``
+  (``ChannelsLast``: opt-in channels-last layout of the convolution weights, off by default).
 * ``--optimizer``/``--lr_scheduler`` are removed: the models own two optimizers (G, D), set with
   ``--model.g_optimizer`` / ``--model.d_optimizer``.
 * Every run writes into its own folder (``<save_dir>/<name>/<version>`` for loggers such as W&B), so an
@@ -46,6 +47,7 @@ import gan_zoo.data  # noqa: F401  (make the data modules importable by short cl
 import gan_zoo.models  # noqa: F401  (register every model)
 from gan_zoo.callbacks import GANCheckpoint, SampleGrid
 from gan_zoo.callbacks.compile import CompileNets
+from gan_zoo.callbacks.memory_format import ChannelsLast
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.callbacks.progress import ThrottledProgressBar
 from gan_zoo.data.base import GANDataModule
@@ -275,10 +277,11 @@ class GanZooCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """Lightning's trainer, with its default per-batch tqdm bar swapped for ``ThrottledProgressBar`` (a bar
-        the config names in ``trainer.callbacks`` is kept as it is), and without the ``compile`` callback when it
-        is off: Lightning calls every callback's hooks about 14 times a step, whether it overrides them or not."""
+        the config names in ``trainer.callbacks`` is kept as it is), and without the ``compile`` and ``channels_last``
+        callbacks when they are off: Lightning calls every callback's hooks about 14 times a step, whether it
+        overrides them or not."""
         trainer = super().instantiate_trainer(**kwargs)
-        trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, CompileNets) and not c.enabled)]
+        trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, (CompileNets, ChannelsLast)) and not c.enabled)]
         named = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
         if not any(isinstance(c, ProgressBar) for c in (named if isinstance(named, list) else [named])):
             callbacks = trainer.callbacks
@@ -332,6 +335,7 @@ class GanZooCLI(LightningCLI):
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.add_lightning_class_args(NonFiniteGuard, "nonfinite_guard")
         parser.add_lightning_class_args(CompileNets, "compile")
+        parser.add_lightning_class_args(ChannelsLast, "channels_last")
         parser.add_argument(
             "--weights_from", type=Optional[str], default=None,
             help="fit only: start from these weights with the config's hyperparameters and fresh optimizers "

@@ -4,13 +4,14 @@ from gan_zoo.callbacks.checkpoint import GANCheckpoint
 from gan_zoo.callbacks.compile import CompileNets
 from gan_zoo.callbacks.fade_in import ProgressiveGrowing
 from gan_zoo.callbacks.latent_traversal import LatentTraversal
+from gan_zoo.callbacks.memory_format import ChannelsLast
 from gan_zoo.callbacks.metrics import MetricsCallback
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.callbacks.progress import ThrottledProgressBar
 from gan_zoo.callbacks.sample_grid import SampleGrid, render_points, to_grid
 
 __all__ = [
-    "GANCheckpoint", "CompileNets", "ProgressiveGrowing", "MetricsCallback", "NonFiniteGuard", "LatentTraversal", "SampleGrid",
+    "GANCheckpoint", "ChannelsLast", "CompileNets", "ProgressiveGrowing", "MetricsCallback", "NonFiniteGuard", "LatentTraversal", "SampleGrid",
     "ThrottledProgressBar",
     "render_points", "to_grid",
 ]

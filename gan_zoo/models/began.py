@@ -49,13 +49,12 @@ With k_t ≈ 0.23-0.4 the thin "1" takes 30-50 % of the samples, near p_data("1"
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats
+from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats, adam
 from gan_zoo.registry import register_model
 
 __all__ = ["BEGAN", "update_k", "m_global", "reconstruction_energy", "plateau_step"]
@@ -118,8 +117,8 @@ class BEGAN(GANModule):
         lr_decay_factor: the factor applied at each decay.
     """
 
-    default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4))  # Sec. 4.1: lr 1e-4
-    default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4))
+    default_g_optimizer = staticmethod(adam(1e-4))  # Sec. 4.1: lr 1e-4
+    default_d_optimizer = staticmethod(adam(1e-4))
 
     def __init__(
         self,

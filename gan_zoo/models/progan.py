@@ -46,7 +46,6 @@ Deviations:
 from __future__ import annotations
 
 import warnings
-from functools import partial
 from typing import Any
 
 import torch
@@ -55,7 +54,7 @@ from torch import Tensor, nn
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.losses import d_wasserstein_loss, g_wasserstein_loss
-from gan_zoo.models.base import GANModule, LossOutput, StepStats
+from gan_zoo.models.base import GANModule, LossOutput, StepStats, adam
 from gan_zoo.nets.progan import downsample, real_images_at, upsample
 from gan_zoo.progressive import PAPER_BATCH_SIZES, GrowthPoint, GrowthSchedule
 from gan_zoo.registry import register_model
@@ -94,8 +93,8 @@ class ProGAN(GANModule):
     """
 
     nets_differentiated_twice = ("discriminator",)  # the WGAN-GP penalty
-    default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.99), eps=1e-8))  # A.1
-    default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.99), eps=1e-8))
+    default_g_optimizer = staticmethod(adam(1e-3, (0.0, 0.99), eps=1e-8))  # A.1
+    default_d_optimizer = staticmethod(adam(1e-3, (0.0, 0.99), eps=1e-8))
 
     def __init__(
         self,

@@ -46,7 +46,6 @@ Deviations from the paper:
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import torch
@@ -54,7 +53,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from gan_zoo.losses import class_logits_to_real_logit, feature_matching_loss, semi_supervised_losses
-from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats, update_ema_
+from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats, adam, update_ema_
 from gan_zoo.registry import register_model
 
 __all__ = ["SemiSupervisedGAN"]
@@ -92,8 +91,8 @@ class SemiSupervisedGAN(GANModule):
     # of D's weight-norm gradients are below 1e-4 (median 4e-6 in the first layer), and with torch's
     # default ε = 1e-8 they take full-size noisy steps. (No error rate with either ε is measured yet: this
     # follows the authors' update rule, not a comparison.)
-    default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=3e-3, betas=(0.5, 0.999), eps=1e-4))
-    default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=3e-3, betas=(0.5, 0.999), eps=1e-4))
+    default_g_optimizer = staticmethod(adam(3e-3, (0.5, 0.999), eps=1e-4))
+    default_d_optimizer = staticmethod(adam(3e-3, (0.5, 0.999), eps=1e-4))
 
     def __init__(
         self,

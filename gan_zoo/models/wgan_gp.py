@@ -33,14 +33,12 @@ Deviations from the paper:
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from gan_zoo.losses import d_wasserstein_loss, g_wasserstein_loss
-from gan_zoo.models.base import GANModule, LossOutput
+from gan_zoo.models.base import GANModule, LossOutput, adam
 from gan_zoo.registry import DCGAN_NETS_TINY, register_model
 from gan_zoo.regularizers import gradient_penalty
 
@@ -66,8 +64,8 @@ class WGANGP(GANModule):
     """
 
     nets_differentiated_twice = ("discriminator",)  # the gradient penalty, Eq. 3
-    default_g_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9)))  # Alg. 1 defaults
-    default_d_optimizer = staticmethod(partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9)))
+    default_g_optimizer = staticmethod(adam(1e-4, (0.0, 0.9)))  # Alg. 1 defaults
+    default_d_optimizer = staticmethod(adam(1e-4, (0.0, 0.9)))
 
     def __init__(self, *, n_critic: int = 5, gp_weight: float = 10.0, **kwargs: Any) -> None:
         super().__init__(n_critic=n_critic, **kwargs)
