@@ -51,13 +51,14 @@ def plain_steps(model, stage: int, alpha: float, data: torch.Tensor, args: argpa
     """The floor: the ProGAN step by hand (same nets, losses, penalty, drift, EMA, Adam(1e-3, (0, 0.99)))."""
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+    from gan_zoo.models.base import fused_adam
     from gan_zoo.nets.progan import real_images_at
     from gan_zoo.regularizers import drift_penalty, gradient_penalty
 
     G, D = model.generator.to(args.device), model.discriminator.to(args.device)
     ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(0.999), use_buffers=True)
-    g_opt = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.0, 0.99))
-    d_opt = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.0, 0.99))
+    g_opt = fused_adam(G.parameters(), lr=1e-3, betas=(0.0, 0.99))  # the models' default Adam
+    d_opt = fused_adam(D.parameters(), lr=1e-3, betas=(0.0, 0.99))  # the models' default Adam
     times = []
     for i in range(args.warmup + args.steps):
         t0 = time.perf_counter()

@@ -107,8 +107,9 @@ def fused_adam(params: Iterable[Any], **kwargs: Any) -> torch.optim.Adam:
 
     The update rule is the same (Kingma & Ba 2015, Alg. 1); only rounding differs from PyTorch's default
     implementation (a Python loop over tensors on the CPU, grouped ``foreach`` kernels on CUDA). Why it is the
-    zoo's default: one Adam step on DCGAN's G + D parameters took 0.26× the default's time at the paper's size
-    and 0.35× at the tiny CPU proxy (``python benchmarks/optimizers_and_layout.py --device cpu``). The optimizer
+    zoo's default: one Adam step on DCGAN's G + D parameters took 0.26-0.38× the default's time at the paper's
+    size and 0.30-0.35× at the tiny CPU proxy (``python benchmarks/optimizers_and_layout.py --device cpu``, two
+    runs on the shared 2-core CPU; README "Benchmarks"). The optimizer
     state has the same keys either way; ``load_state_dict`` takes the saved param-group options, ``fused``
     included, so a run resumed from a checkpoint keeps the implementation it was started with.
     """
