@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
 import torch
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, device {device}" + (f", threads {args.threads}" if device.type == "cpu" else ""))
-    print("command: python benchmarks/optimizers_and_layout.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:]))
+    print("command: python benchmarks/optimizers_and_layout.py " + " ".join(argv if argv is not None else sys.argv[1:]))
     for size in args.sizes:
         base, batch = SIZES[size]
         opt_times: dict[str, list[float]] = {impl: [] for impl in IMPLEMENTATIONS}

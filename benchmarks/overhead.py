@@ -1,7 +1,7 @@
 """Time per training step of DCGAN-MNIST inside the Lightning Trainer vs a plain PyTorch loop.
 
-Both runs use the same nets (DCGAN 28x28, base_channels 64), batch (64), optimizers (Adam 2e-4, β1 0.5, fused as the models' default),
-losses and data (an in-memory MNIST-shaped tensor, so data loading is identical and cheap), in the
+Both runs use the same nets (DCGAN 28x28, base_channels 64), batch (64), optimizers (Adam 2e-4, β1 0.5,
+fused as the models' default), losses and data (an in-memory MNIST-shaped tensor, so data loading is identical and cheap), in the
 same process. A "step" is one D update + one G update. Prints both and the ratio Lightning / plain.
 
     python benchmarks/overhead.py [--batches 40] [--warmup 5] [--repeats 3] [--threads 2]
@@ -18,8 +18,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from gan_zoo.losses import d_bce_loss, g_nonsaturating_loss
-from gan_zoo.models.base import fused_adam
 from gan_zoo.models import DCGAN
+from gan_zoo.models.base import fused_adam
 from gan_zoo.registry import instantiate_from_config, model_config
 
 NETS = {

@@ -281,7 +281,8 @@ class GanZooCLI(LightningCLI):
         callbacks when they are off: Lightning calls every callback's hooks about 14 times a step, whether it
         overrides them or not."""
         trainer = super().instantiate_trainer(**kwargs)
-        trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, (CompileNets, ChannelsLast)) and not c.enabled)]
+        optional = (CompileNets, ChannelsLast)
+        trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, optional) and not c.enabled)]
         named = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
         if not any(isinstance(c, ProgressBar) for c in (named if isinstance(named, list) else [named])):
             callbacks = trainer.callbacks

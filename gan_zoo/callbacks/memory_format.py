@@ -10,9 +10,9 @@ written contiguous (``gan_zoo.hub``). Inputs are left as they come: a convolutio
 channels-last computes and returns channels-last, so the layout propagates from the first layer on.
 
 Measured, not assumed (``python benchmarks/optimizers_and_layout.py --device cpu``, one DCGAN-MNIST step's
-forward and backward, 1 thread on the shared 2-core CPU, two runs): 0.83-0.89× the contiguous time at the paper's
-size (base 64, batch 128), 0.83-0.90× at the tiny proxy (base 8, batch 16). On CUDA it matters most for tensor-core convolutions under
-``16-mixed``/``bf16-mixed``; it was not measured on a GPU, which is why it stays off by default. Nets with no
+forward and backward, 1 thread on the shared 2-core CPU, two runs): 0.83-0.89× the contiguous time at the
+paper's size (base 64, batch 128), 0.83-0.90× at the tiny proxy (base 8, batch 16). On CUDA it matters most
+for tensor-core convolutions under ``16-mixed``/``bf16-mixed``; it was not measured on a GPU, which is why it stays off by default. Nets with no
 convolutions (the MLPs) are unaffected.
 """
 

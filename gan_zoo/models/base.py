@@ -88,15 +88,14 @@ FINAL_METHODS = {
 }
 
 
-def _has_fused_adam_kernel(param: torch.Tensor) -> bool:
-    """Whether PyTorch's fused Adam kernel covers this tensor: floating point, on a device type that has it."""
+def _fused_adam_device_types() -> list[str]:
+    """The device types PyTorch has the fused Adam kernel for (floating-point tensors only)."""
     try:
         from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
-        devices = _get_fused_kernels_supported_devices()
+        return _get_fused_kernels_supported_devices()
     except ImportError:  # the helper is private: if it moves, keep the two device types every release has
-        devices = ["cpu", "cuda"]
-    return torch.is_floating_point(param) and param.device.type in devices
+        return ["cpu", "cuda"]
 
 
 def fused_adam(params: Iterable[Any], **kwargs: Any) -> torch.optim.Adam:
@@ -109,13 +108,14 @@ def fused_adam(params: Iterable[Any], **kwargs: Any) -> torch.optim.Adam:
     implementation (a Python loop over tensors on the CPU, grouped ``foreach`` kernels on CUDA). Why it is the
     zoo's default: one Adam step on DCGAN's G + D parameters took 0.26-0.38× the default's time at the paper's
     size and 0.30-0.35× at the tiny CPU proxy (``python benchmarks/optimizers_and_layout.py --device cpu``, two
-    runs on the shared 2-core CPU; README "Benchmarks"). The optimizer
-    state has the same keys either way; ``load_state_dict`` takes the saved param-group options, ``fused``
-    included, so a run resumed from a checkpoint keeps the implementation it was started with.
+    runs on the shared 2-core CPU; README "Benchmarks"). The optimizer state has the same keys either way;
+    ``load_state_dict`` takes the saved param-group options, ``fused`` included, so a run resumed from a
+    checkpoint keeps the implementation it was started with.
     """
     params = list(params)
     tensors = [p for group in params for p in (group["params"] if isinstance(group, dict) else [group])]
-    if tensors and all(_has_fused_adam_kernel(t) for t in tensors):
+    devices = _fused_adam_device_types()
+    if tensors and all(torch.is_floating_point(t) and t.device.type in devices for t in tensors):
         return torch.optim.Adam(params, fused=True, **kwargs)
     return torch.optim.Adam(params, **kwargs)
 
