@@ -4,8 +4,9 @@
 pretrained generator exported from it give identical samples for the same seed.
 
 * z comes from the training prior (``sample_latent``). A generator whose input is more than z defines
-  ``draw_latent(n, prior, generator) -> Tensor`` (InfoGAN: [z, onehot(c_cat), c_cont], a layout that
-  ``InfoGANGenerator`` alone owns).
+  ``draw_latent(n, prior, generator, device=None) -> Tensor`` (InfoGAN: [z, onehot(c_cat), c_cont], a
+  layout that ``InfoGANGenerator`` alone owns); training calls it with the training device, so that the draw
+  happens there instead of being copied from the host.
 * A generator that takes labels exposes how many (``num_classes`` for cGAN nets, ``num_categories`` for
   InfoGAN's categorical code). Without explicit labels, ``balanced_labels`` chooses them: every class
   equally often and interleaved (0, 1, …, K−1, 0, 1, …), so any contiguous split of the samples (the
@@ -28,13 +29,21 @@ LatentPrior = Literal["normal", "uniform"]
 
 
 def sample_latent(
-    n: int, latent_dim: int, prior: LatentPrior = "normal", generator: torch.Generator | None = None
+    n: int,
+    latent_dim: int,
+    prior: LatentPrior = "normal",
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
 ) -> Tensor:
-    """z ~ N(0, I) or U(−1, 1)^latent_dim, shape (n, latent_dim), on the CPU (move it after)."""
+    """z ~ N(0, I) or U(−1, 1)^latent_dim, shape (n, latent_dim), drawn on ``device`` (default: the
+    ``generator``'s device, else the CPU). Training draws on the training device: a CPU draw copied to a GPU is
+    a host-to-device copy from pageable memory, which waits for the GPU (issue 11)."""
+    if device is None and generator is not None:
+        device = generator.device
     if prior == "normal":
-        return torch.randn(n, latent_dim, generator=generator)
+        return torch.randn(n, latent_dim, generator=generator, device=device)
     if prior == "uniform":
-        return torch.rand(n, latent_dim, generator=generator) * 2 - 1
+        return torch.rand(n, latent_dim, generator=generator, device=device) * 2 - 1
     raise ValueError(f"unknown latent prior {prior!r}; use 'normal' or 'uniform'")
 
 

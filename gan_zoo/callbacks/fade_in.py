@@ -8,7 +8,9 @@ the schedule that live outside the model, before every batch and at every milest
   current resolution, or its ``initial_lr`` (the factory's lr, recorded in the optimizer state on the
   first batch) where the schedule lists none;
 * logging ``growth/stage``, ``growth/alpha``, ``growth/resolution``, ``growth/batch_size``,
-  ``growth/images_shown`` (host values: no device sync);
+  ``growth/images_shown`` on the batches Lightning writes to the loggers (``GANModule.logs_this_batch``), as
+  host tensors: ``self.log`` of a Python float builds a tensor on the module's device, a host-to-device copy
+  that waits for the GPU (found by ``torch.cuda.set_sync_debug_mode("error")`` on an H200);
 * at every milestone — the middle of each fade-in and the end of each stage (``GrowthSchedule.milestones``)
   — a sample grid at the stage's own resolution, ``progan/<images shown>_<label>.png``, and optionally a
   checkpoint ``progan/<images shown>_<label>.ckpt`` (what ``benchmarks``/docs evaluate offline);
@@ -56,16 +58,17 @@ class ProgressiveGrowing(PeriodicCallback):
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])  # saved with the optimizer state: resumes agree
                 group["lr"] = point.lr if point.lr is not None else group["initial_lr"]
-        pl_module.log_dict(
-            {
-                "growth/stage": float(point.stage),
-                "growth/alpha": float(point.alpha),
-                "growth/resolution": float(point.resolution),
-                "growth/batch_size": float(point.batch_size),
-                "growth/images_shown": float(pl_module.num_images_shown),
-            },
-            on_step=True, on_epoch=False, rank_zero_only=True,
-        )
+        if not pl_module.logs_this_batch():
+            return
+        values = {
+            "growth/stage": point.stage,
+            "growth/alpha": point.alpha,
+            "growth/resolution": point.resolution,
+            "growth/batch_size": point.batch_size,
+            "growth/images_shown": pl_module.num_images_shown,
+        }
+        host = {name: torch.tensor(float(value)) for name, value in values.items()}  # CPU tensors: logged as is
+        pl_module.log_dict(host, on_step=True, on_epoch=False, rank_zero_only=True)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
         super().on_train_batch_end(trainer, pl_module, *args)

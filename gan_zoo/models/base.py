@@ -258,10 +258,15 @@ class GANModule(L.LightningModule):
         return self.generator.latent_dim
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """G's input for ``n`` samples during training, on this module's device."""
+        """G's input for ``n`` samples during training, on this module's device. Drawn there, not copied there
+        (a copy from the host waits for the GPU); a ``generator`` draws on its own device."""
         draw = getattr(self.generator, "draw_latent", None)
         prior = self.hparams.latent_prior
-        z = draw(n, prior, generator) if callable(draw) else sample_latent(n, self.latent_dim, prior, generator)
+        device = self.device if generator is None else generator.device
+        if callable(draw):
+            z = draw(n, prior, generator, device)
+        else:
+            z = sample_latent(n, self.latent_dim, prior, generator, device)
         return z.to(self.device)
 
     def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
@@ -390,15 +395,16 @@ class GANModule(L.LightningModule):
         (the logger reads them once per write, outside the step); the progress bar gets host copies made
         without a sync (``HostCopies``), shown under the stat's short name a step or two later on a GPU.
         """
-        if stats and self._logging_batch():
+        if stats and self.logs_this_batch():
             self.log_dict({f"train/{k}": v for k, v in stats.items()}, on_step=True, on_epoch=False)
             self._host_copies.push(stats)
         shown = self._host_copies.ready()  # host tensors: the bar's .item() does not touch the device
         if shown:
             self.log_dict(shown, on_step=True, on_epoch=False, prog_bar=True, logger=False)
 
-    def _logging_batch(self) -> bool:
-        """Whether Lightning writes this batch's metrics to the loggers (host arithmetic only)."""
+    def logs_this_batch(self) -> bool:
+        """Whether Lightning writes this batch's metrics to the loggers (host arithmetic only): callbacks that
+        log per step ask this too, so that they log nothing that would be overwritten unseen."""
         connector = getattr(self._trainer, "_logger_connector", None)
         return True if connector is None else connector.should_update_logs
 

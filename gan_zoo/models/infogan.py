@@ -108,9 +108,8 @@ class InfoGAN(VanillaGAN):
         return self.generator.num_continuous
 
     def draw_codes(self, n: int) -> tuple[Tensor, Tensor, Tensor]:
-        """(z (n, Z), c_cat (n,), c_cont (n, J)) from the priors, on this module's device."""
-        z, categories, continuous = self.generator.draw_codes(n, self.hparams.latent_prior)
-        return z.to(self.device), categories.to(self.device), continuous.to(self.device)
+        """(z (n, Z), c_cat (n,), c_cont (n, J)) from the priors, drawn on this module's device (no copy)."""
+        return self.generator.draw_codes(n, self.hparams.latent_prior, device=self.device)
 
     def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
         """G(latent); ``labels`` (B,), if given, replace the categorical code (so ``sample(n, labels=c)``

@@ -89,12 +89,19 @@ class InfoGANGenerator(nn.Module):
 
     # ------------------------------------------------------------------ the latent layout
     def draw_codes(
-        self, n: int, prior: LatentPrior = "uniform", generator: torch.Generator | None = None
+        self,
+        n: int,
+        prior: LatentPrior = "uniform",
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """z ~ prior (n, Z), c_cat ~ Cat(K) uniform (n,), c_cont ~ U(−1, 1)^J (n, J), on the CPU (Sec. 7.1)."""
-        z = sample_latent(n, self.latent_dim, prior, generator)
-        categories = torch.randint(self.num_categories, (n,), generator=generator)
-        continuous = sample_latent(n, self.num_continuous, "uniform", generator)
+        """z ~ prior (n, Z), c_cat ~ Cat(K) uniform (n,), c_cont ~ U(−1, 1)^J (n, J) (Sec. 7.1), on ``device``
+        (default: the ``generator``'s, else the CPU)."""
+        if device is None and generator is not None:
+            device = generator.device
+        z = sample_latent(n, self.latent_dim, prior, generator, device)
+        categories = torch.randint(self.num_categories, (n,), generator=generator, device=device)
+        continuous = sample_latent(n, self.num_continuous, "uniform", generator, device)
         return z, categories, continuous
 
     def make_latent(self, z: Tensor, categories: Tensor, continuous: Tensor) -> Tensor:
@@ -107,9 +114,15 @@ class InfoGANGenerator(nn.Module):
         z_dim, k = self.latent_dim, self.num_categories
         return latent[:, :z_dim], latent[:, z_dim : z_dim + k].argmax(dim=1), latent[:, z_dim + k :]
 
-    def draw_latent(self, n: int, prior: LatentPrior = "uniform", generator: torch.Generator | None = None) -> Tensor:
+    def draw_latent(
+        self,
+        n: int,
+        prior: LatentPrior = "uniform",
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> Tensor:
         """A whole input (n, Z + K + J) drawn from the priors (``gan_zoo.sampling`` calls this)."""
-        return self.make_latent(*self.draw_codes(n, prior, generator))
+        return self.make_latent(*self.draw_codes(n, prior, generator, device))
 
     def forward(self, latent: Tensor, labels: Tensor | None = None, continuous: Tensor | None = None) -> Tensor:
         """G([z, onehot(c_cat), c_cont]).
