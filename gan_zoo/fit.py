@@ -50,6 +50,7 @@ from gan_zoo.callbacks.compile import CompileNets
 from gan_zoo.callbacks.memory_format import ChannelsLast
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.callbacks.progress import ThrottledProgressBar
+from gan_zoo.callbacks.stand_down import StandDownAfterSetup
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
 from gan_zoo.hub import read_checkpoint
@@ -278,8 +279,9 @@ class GanZooCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """Lightning's trainer, with its default per-batch tqdm bar swapped for ``ThrottledProgressBar`` (a bar
         the config names in ``trainer.callbacks`` is kept as it is), and without the ``compile`` and ``channels_last``
-        callbacks when they are off: Lightning calls every callback's hooks about 14 times a step, whether it
-        overrides them or not."""
+        callbacks when they are off: Lightning calls every callback's hooks about 16 times a step, whether it
+        overrides them or not. For the same reason ``StandDownAfterSetup`` takes ``SaveConfigCallback`` and
+        ``ModelSummary``, which act only before the first step, out of the list while the training loop runs."""
         trainer = super().instantiate_trainer(**kwargs)
         optional = (CompileNets, ChannelsLast)
         trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, optional) and not c.enabled)]
@@ -289,6 +291,7 @@ class GanZooCLI(LightningCLI):
             for i, callback in enumerate(callbacks):
                 if type(callback) is TQDMProgressBar:  # the one Trainer added for enable_progress_bar=True
                     callbacks[i] = ThrottledProgressBar()
+        trainer.callbacks.append(StandDownAfterSetup())
         return trainer
 
     @staticmethod
