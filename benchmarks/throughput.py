@@ -7,7 +7,7 @@ For each size it prints ms/step, images/s and the ratio to the plain loop for:
 
 1. ``plain``: the floor. The same nets, optimizers and losses written as a hand loop: data already on
    the device (a uint8 tensor, batches gathered by a permutation and scaled to [-1, 1] there), noise
-   drawn on the device, D's ``requires_grad`` switched off during the G step as ``toggled_optimizer`` does.
+   drawn on the device, D's ``requires_grad`` switched off during the G step as ``GANModule.trainable_only_by`` does.
 2. ``bare``: the model's ``GANModule`` in a ``Trainer`` with no logger, no progress bar, no callbacks,
    fed the same device-resident batches.
 3. ``as fit``: the model and the ``Trainer`` exactly as ``gan-zoo fit --config <config>`` builds them
