@@ -11,7 +11,6 @@ from gan_zoo import create_model
 from gan_zoo.errors import GanZooError
 from gan_zoo.models.cgan import CGAN, class_rows
 from gan_zoo.nets.conditional import (
-    ConditionalDCGANDiscriminator,
     ConditionalDCGANGenerator,
     ConditionalMLPDiscriminator,
     ConditionalMLPGenerator,

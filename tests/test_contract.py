@@ -5,7 +5,6 @@ one sampling protocol shared with pretrained generators, and the features() hook
 from __future__ import annotations
 
 import inspect
-from functools import partial
 
 import lightning as L
 import pytest

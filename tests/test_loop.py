@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_zoo import create_model
 from gan_zoo.models import DCGAN
 from helpers import params_of, random_loader, same, tiny_trainer
 

@@ -266,7 +266,6 @@ def test_milestones_are_mid_fade_ins_and_stage_ends():
 # ----------------------------------------------------------------------------------------- the model
 from pathlib import Path  # noqa: E402
 
-import lightning as L  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from gan_zoo import ProGAN, create_model  # noqa: E402
