@@ -73,3 +73,17 @@ def test_the_compile_callback_is_on_the_trainer_only_when_enabled(tmp_path, enab
 
     cli = cli_main(["--config", DIGITS, f"--trainer.default_root_dir={tmp_path}", f"--compile.enabled={enabled}"], run=False)
     assert sum(isinstance(c, CompileNets) for c in cli.trainer.callbacks) == int(enabled)
+
+
+@pytest.mark.parametrize("terminal, expected", [(True, progress.TERMINAL_INTERVAL_S), (False, progress.FILE_INTERVAL_S)])
+def test_default_interval_is_longer_when_stdout_is_a_file(monkeypatch, terminal, expected):
+    # In a log file every redraw is appended, not drawn over the last one: redraw rarely there.
+    monkeypatch.setattr(progress.sys, "stdout", SimpleNamespace(isatty=lambda: terminal))
+    assert ThrottledProgressBar().min_interval_s == expected
+    assert ThrottledProgressBar(min_interval_s=0.5).min_interval_s == 0.5  # an explicit interval is kept
+    assert progress.FILE_INTERVAL_S >= 10 * progress.TERMINAL_INTERVAL_S
+
+
+def test_a_stdout_without_isatty_counts_as_a_file(monkeypatch):
+    monkeypatch.setattr(progress.sys, "stdout", object())  # some wrappers (notebook streams) lack isatty
+    assert ThrottledProgressBar().min_interval_s == progress.FILE_INTERVAL_S

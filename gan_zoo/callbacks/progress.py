@@ -8,6 +8,10 @@ hundreds of terminal writes a second that nobody can read. On the CPU proxy of `
 fit`` ran it; with this bar (and the compile callback off the trainer when disabled), 4,799. ``ThrottledProgressBar`` draws the training bar at most once per
 ``min_interval_s`` seconds and always on an epoch's last batch; the numbers it shows are the same.
 
+When standard output is not a terminal (a log file, a pipe, a cluster job's output), every redraw is appended
+to the file rather than drawn over the last one: at 0.2 s a 16,000-step BEGAN run on the CPU wrote 1.2 MB of
+bar in 20 minutes. There the default interval is 30 s instead.
+
 ``gan-zoo`` uses it in place of Lightning's default bar; a bar named in ``--trainer.callbacks`` is left as it is,
 and ``--trainer.enable_progress_bar false`` still turns the bar off.
 """
@@ -15,6 +19,7 @@ and ``--trainer.enable_progress_bar false`` still turns the bar off.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from typing import Any
 
@@ -24,8 +29,17 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 __all__ = ["ThrottledProgressBar"]
 
 
+TERMINAL_INTERVAL_S = 0.2  # redraws a person can follow
+FILE_INTERVAL_S = 30.0  # a line of the output file every 30 s: about 120 per hour of training
+
+
 def _now() -> float:
     return time.monotonic()  # a module function so tests can drive the clock
+
+
+def _stdout_is_terminal() -> bool:
+    isatty = getattr(sys.stdout, "isatty", None)  # Lightning's bars write to sys.stdout
+    return bool(isatty and isatty())
 
 
 class ThrottledProgressBar(TQDMProgressBar):
@@ -33,11 +47,14 @@ class ThrottledProgressBar(TQDMProgressBar):
 
     Args:
         min_interval_s: the least time between two redraws of the training bar (an epoch's last batch is
-            always drawn). ``0`` redraws every batch, as Lightning's default bar does.
+            always drawn). ``0`` redraws every batch, as Lightning's default bar does. ``None`` (default):
+            0.2 s when standard output is a terminal, 30 s when it is a file or a pipe.
         process_position, leave: as in ``TQDMProgressBar``.
     """
 
-    def __init__(self, min_interval_s: float = 0.2, process_position: int = 0, leave: bool = False) -> None:
+    def __init__(self, min_interval_s: float | None = None, process_position: int = 0, leave: bool = False) -> None:
+        if min_interval_s is None:
+            min_interval_s = TERMINAL_INTERVAL_S if _stdout_is_terminal() else FILE_INTERVAL_S
         if not min_interval_s >= 0:
             raise ValueError(f"min_interval_s must be >= 0, got {min_interval_s}")
         super().__init__(refresh_rate=1, process_position=process_position, leave=leave)
