@@ -28,7 +28,8 @@ Deviations from the paper:
   (as in the paper's simultaneous update, where L(x) and L(G(z_G)) share θ_D).
 * The updates are sequential (D, then G against the updated D) rather than simultaneous.
 * Adam's β are PyTorch's defaults (0.9, 0.999): the paper names only the learning rate.
-  (``configs/began/mnist.yaml`` sets β1 = 0.5 for both nets: better FID and IS on MNIST, see its header.)
+  (``configs/began/mnist.yaml`` and ``fashion_mnist.yaml`` set β1 = 0.5 for both nets: better FID and IS, see
+  their headers.)
 * The generator ends in tanh to stay in the data range (the paper names no output nonlinearity).
 * Both nets start from Xavier/Glorot-uniform weights with zero biases (``weight_init="xavier"`` on the nets;
   the paper names no init). With PyTorch's default init (``"pytorch"``), the ~10 unnormalized conv layers
