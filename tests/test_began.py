@@ -238,3 +238,20 @@ def test_share_bound_script_reads_k_of_the_scored_checkpoints_run(tmp_path, caps
     bound = 6742 / 60000 / k  # MNIST's 6,742 training "1"s
     assert [c.strip() for c in row[2:7]] == [f"{k:.3f}", "1", "50.0%", f"{bound:.1%}", str(sum(c >= 50 for c in histogram))]
     assert script.share_bound(0.1, 0.0) == 1.0 and script.share_bound(0.1, 0.05) == 1.0
+
+
+def test_class_energies_script_rank_correlation_matches_the_textbook_formula():
+    """scripts/began_class_energies.py: Spearman's rho as the Pearson correlation of ranks equals
+    1 − 6 Σ d² / (n (n² − 1)) for distinct values, and is −1 for reversed orderings."""
+    from helpers import load_script
+
+    script = load_script("began_class_energies")
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        a, b = torch.rand(10, generator=generator), torch.rand(10, generator=generator)
+        d = (a.argsort().argsort() - b.argsort().argsort()).double()  # rank differences
+        n = len(a)
+        assert script.spearman(a, b) == pytest.approx(1 - 6 * float((d**2).sum()) / (n * (n**2 - 1)), abs=1e-12)
+    values = torch.tensor([0.3, 0.1, 0.5, 0.2])
+    assert script.spearman(values, -values) == pytest.approx(-1.0)
+    assert script.ranks(values).tolist() == [2.0, 0.0, 3.0, 1.0]
