@@ -22,26 +22,18 @@ import sys
 
 import torch
 import torch.nn.functional as F
+from scipy.stats import spearmanr
 
 from gan_zoo.hub import load_gan_checkpoint
 from gan_zoo.metrics.classifier import classify
 from gan_zoo.metrics.reference import load_split
 
 
-def ranks(values: torch.Tensor) -> torch.Tensor:
-    """Ranks 0..n-1 (ties are not averaged: the per-class means are continuous)."""
-    out = torch.empty_like(values)
-    out[values.argsort()] = torch.arange(len(values), dtype=values.dtype)
-    return out
-
-
 def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
-    ra, rb = ranks(a.double()), ranks(b.double())
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    return float((ra * rb).sum() / (ra.norm() * rb.norm()))
+    """Spearman's rank correlation of two per-class vectors (scipy, as scripts/evidence_conditional.py uses)."""
+    return float(spearmanr(a.double().numpy(), b.double().numpy()).statistic)
 
 
-@torch.no_grad()
 def energies(model, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     return torch.cat([model.energy(chunk) for chunk in images.split(batch_size)])
 
@@ -80,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-real", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    torch.set_grad_enabled(False)
     for ckpt in args.ckpts:
         report(ckpt, args.dataset, args.num_samples, args.num_real, args.seed)
     return 0

@@ -241,7 +241,7 @@ def test_share_bound_script_reads_k_of_the_scored_checkpoints_run(tmp_path, caps
 
 
 def test_class_energies_script_rank_correlation_matches_the_textbook_formula():
-    """scripts/began_class_energies.py: Spearman's rho as the Pearson correlation of ranks equals
+    """scripts/began_class_energies.py: its rank correlation of per-class tensors equals
     1 − 6 Σ d² / (n (n² − 1)) for distinct values, and is −1 for reversed orderings."""
     from helpers import load_script
 
@@ -254,4 +254,3 @@ def test_class_energies_script_rank_correlation_matches_the_textbook_formula():
         assert script.spearman(a, b) == pytest.approx(1 - 6 * float((d**2).sum()) / (n * (n**2 - 1)), abs=1e-12)
     values = torch.tensor([0.3, 0.1, 0.5, 0.2])
     assert script.spearman(values, -values) == pytest.approx(-1.0)
-    assert script.ranks(values).tolist() == [2.0, 0.0, 3.0, 1.0]
