@@ -2,8 +2,8 @@
 
     python scripts/began_share_bound.py RUN [RUN ...] [--last 40]
 
-RUN is a folder holding an ``eval.json`` written by ``gan-zoo evaluate --ckpt CKPT ... --metrics class_coverage
---out``; k_t is read from the ``metrics.csv`` of the run version that CKPT belongs to (``train/k``).
+RUN is the report ``gan-zoo evaluate --ckpt CKPT ... --metrics class_coverage --out REPORT`` wrote, or a folder
+holding one named ``eval.json``; k_t is read from the ``metrics.csv`` of the run version that CKPT belongs to (``train/k``).
 
 Why the bound: D minimises L(x) − k_t L(G(z)). Where D cannot tell generated images of a class c from real
 ones, lowering c's reconstruction energy changes L_D by p_data(c) − k_t p_G(c) per unit. While
@@ -41,6 +41,8 @@ def mean_k(metrics_csv: Path, last: int) -> float:
 
 
 def find(run: Path, name: str) -> Path:
+    if run.is_file():  # the report itself: `gan-zoo evaluate --out` names the file, not a folder
+        return run
     hits = sorted(run.rglob(name))
     if not hits:
         raise SystemExit(f"no {name} under {run}")

@@ -237,6 +237,11 @@ def test_share_bound_script_reads_k_of_the_scored_checkpoints_run(tmp_path, caps
     k = (0.1 + 0.2 + 0.3) / 3
     bound = 6742 / 60000 / k  # MNIST's 6,742 training "1"s
     assert [c.strip() for c in row[2:7]] == [f"{k:.3f}", "1", "50.0%", f"{bound:.1%}", str(sum(c >= 50 for c in histogram))]
+    # `gan-zoo evaluate --out X` writes the file X: the report's own path reads the same as its folder.
+    named = tmp_path / "scored.json"
+    named.write_text(json.dumps(report))
+    assert script.main([str(named), "--last", "3"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split("|")[2:7] == row[2:7]
     assert script.share_bound(0.1, 0.0) == 1.0 and script.share_bound(0.1, 0.05) == 1.0
 
 
