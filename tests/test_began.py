@@ -109,11 +109,11 @@ def test_k_sequence_in_training_follows_the_formula(tmp_path):
 
 
 def test_plateau_step_rule():
-    best, stalled = float("inf"), 0
+    best, stalled = torch.tensor(float("inf")), torch.tensor(0)
     decays = []
     for value in [5.0, 4.0, 4.5, 4.2, 3.0, 3.1, 3.2, 3.3, 3.4]:
-        best, stalled, decay = plateau_step(value, best, stalled, patience=2)
-        decays.append(decay)
+        best, stalled, decay = plateau_step(torch.tensor(value), best, stalled, patience=2)
+        decays.append(bool(decay))
     # new bests at 5, 4, 3; two non-improvements after 4 -> decay; after 3: decay at 3.2, then again at 3.4
     assert decays == [False, False, False, True, False, False, True, False, True]
     assert best == 3.0
@@ -143,16 +143,55 @@ def test_lr_decays_when_m_global_stalls(tmp_path):
     assert model.best_m_global.item() == pytest.approx(best, rel=1e-6)
 
 
+class LateCopies:
+    """Stands in for ``HostCopies`` on a GPU where copies land late: each copy is handed over two pushes after it
+    was made, one per ``ready``, so the model keeps seeing counts it has already acted on."""
+
+    def __init__(self) -> None:
+        self.queue: list[dict[str, float]] = []
+
+    def push(self, values) -> None:
+        self.queue.append({name: float(value) for name, value in values.items()})
+
+    def ready_numbers(self) -> dict[str, float]:
+        return self.queue.pop(0) if len(self.queue) > 2 else {}
+
+
+def test_lr_decays_landing_late_apply_each_decay_once(tmp_path):
+    """With the counts' copies landing two D steps late, every decay the rule calls for is applied exactly
+    once, two steps after it fell due."""
+    torch.manual_seed(0)
+    model = create_model("began", tiny=True, lr_decay_patience=1)
+    model.__class__ = RecordingBEGAN
+    model._lr_decay_reads = LateCopies()
+    fit(model, batches=12, tmp_path=tmp_path)
+    best, due, due_by_step = float("inf"), 0, []
+    for step in model.steps:  # patience 1: every step that does not improve M_global calls for a decay
+        m = step["real"] + abs(0.5 * step["real"] - step["fake"])
+        best, due = (m, due) if m < best else (best, due + 1)
+        due_by_step.append(due)
+    applied = [0, 0] + due_by_step[:-2]  # step t acts on the count pushed at step t - 2
+    assert [s["lr"] for s in model.steps] == pytest.approx([1e-4 * 0.5**n for n in applied])
+    assert applied[-1] >= 2, "the run should have stalled at least twice"
+    assert model.lr_decays_due.item() == due_by_step[-1] and model.lr_decays_applied.item() == applied[-1]
+
+
 def test_checkpoint_keeps_k_and_plateau_state(tmp_path):
     torch.manual_seed(0)
-    model = create_model("began", tiny=True, lambda_k=0.05, lr_decay_patience=3)
-    trainer = fit(model, batches=3, tmp_path=tmp_path)
+    model = create_model("began", tiny=True, lambda_k=0.05, lr_decay_patience=1)
+    trainer = fit(model, batches=4, tmp_path=tmp_path)
     path = tmp_path / "began.ckpt"
     trainer.save_checkpoint(path)
     loaded = BEGAN.load_from_checkpoint(path, weights_only=True)
     assert loaded.k.item() == model.k.item() and loaded.k.item() > 0
     assert loaded.best_m_global.item() == model.best_m_global.item()
     assert loaded.steps_since_best.item() == model.steps_since_best.item()
+    assert loaded.lr_decays_due.item() == model.lr_decays_due.item()
+    assert loaded._lr_decays_applied == loaded.lr_decays_applied.item() == model._lr_decays_applied > 0
+    # A checkpoint from before the decay counts were buffers still loads strictly, with both counts at 0.
+    older = {k: v for k, v in model.state_dict().items() if k not in ("lr_decays_due", "lr_decays_applied")}
+    loaded.load_state_dict(older, strict=True)
+    assert loaded.lr_decays_due.item() == loaded.lr_decays_applied.item() == loaded._lr_decays_applied == 0
     assert loaded.hparams.gamma == 0.5 and loaded.hparams.latent_prior == "uniform"  # paper: z ~ U[-1, 1]
 
 

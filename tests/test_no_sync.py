@@ -33,7 +33,8 @@ def host_reads_during_training_step(model, monkeypatch, trainer, loader) -> list
             if inside[0]:
                 caller = traceback.extract_stack(limit=2)[0]
                 optimizer_step_counter = "/torch/optim/" in caller.filename and "swa_utils" not in caller.filename
-                if not optimizer_step_counter:
+                landed_host_copy = caller.filename.endswith("host_copies.py")  # read after its copy finished
+                if not (optimizer_step_counter or landed_host_copy):
                     reads.append(f"Tensor.{name} at {caller.filename}:{caller.lineno}")
             return original(self, *args, **kwargs)
 
@@ -64,6 +65,17 @@ def test_training_step_reads_nothing_back(name, tmp_path, monkeypatch):
     reads = host_reads_during_training_step(model, monkeypatch, trainer, loader)
     assert model.num_d_updates > 0, "the step never ran"
     assert not reads, f"{name}: {len(reads)} device reads inside training_step, e.g. {sorted(set(reads))[:5]}"
+
+
+def test_began_lr_decay_on_plateau_reads_nothing_back(tmp_path, monkeypatch):
+    """The paper's "halve the rates when M_global stalls" decides on the device; the host learns of a decay from
+    a finished non-blocking copy (patience 1, so decays fall due within the run)."""
+    model = create_model("began", tiny=True, lr_decay_patience=1)
+    trainer = tiny_trainer(tmp_path, max_steps=12, log_every_n_steps=2)
+    loader = random_loader(tuple(model.generator.image_shape), n=32, batch_size=4)
+    reads = host_reads_during_training_step(model, monkeypatch, trainer, loader)
+    assert model.lr_decays_applied.item() > 0, "no decay happened: the check proves nothing"
+    assert not reads, f"{len(reads)} device reads inside training_step, e.g. {sorted(set(reads))[:5]}"
 
 
 def test_the_counter_sees_a_read(tmp_path, monkeypatch):

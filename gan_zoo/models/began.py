@@ -13,8 +13,10 @@ game matches the *distributions of reconstruction errors* of real and generated 
 paper shows γ ∈ {0.3, 0.5, 0.7}; 0.5 is the default here. Optimizer: Adam, lr 1e-4, which the paper
 halves when the convergence measure stalls (Sec. 4.1): ``lr_decay_patience`` turns that on — when
 M_global has not gone below its best value for that many D steps, both learning rates are multiplied by
-``lr_decay_factor`` (0.5) and the count restarts. The best value and the count are buffers, and the
-learning rates live in the optimizer state, so a resumed run continues the same schedule.
+``lr_decay_factor`` (0.5) and the count restarts. The rule runs on the device (``plateau_step``) and the
+host applies a decay when a non-blocking copy of the decay count lands, so no step waits for the GPU. The best
+value, the counts and the learning rates (optimizer state) are all in the checkpoint, so a resumed run
+continues the same schedule.
 
 One training batch: a D step on L_D, whose stats carry L(x) and L(G(z_D)); ``after_d_step(stats)`` updates
 k_t (and the plateau counter) from them; then a G step on L_G with a fresh z_G. ``max_steps`` counts both optimizers' steps: ``max_steps: 2000`` is 1,000 batches.
@@ -59,6 +61,7 @@ import torch
 from torch import Tensor
 
 from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats, adam
+from gan_zoo.models.host_copies import HostCopies
 from gan_zoo.registry import register_model
 
 __all__ = ["BEGAN", "update_k", "m_global", "reconstruction_energy", "plateau_step"]
@@ -79,18 +82,17 @@ def m_global(loss_real: Tensor, loss_fake: Tensor, gamma: float) -> Tensor:
     return loss_real + (gamma * loss_real - loss_fake).abs()
 
 
-def plateau_step(value: float, best: float, stalled: int, patience: int) -> tuple[float, int, bool]:
-    """One step of "decay when the measure stalls": returns (new best, new stall count, decay now?).
+def plateau_step(value: Tensor, best: Tensor, stalled: Tensor, patience: int) -> tuple[Tensor, Tensor, Tensor]:
+    """One step of "decay when the measure stalls", on 0-d tensors without reading them back: returns
+    (new best, new stall count, decay now?).
 
     A value below ``best`` resets the count; otherwise the count grows, and reaching ``patience``
     triggers a decay and restarts the count (the best value is kept).
     """
-    if value < best:
-        return value, 0, False
-    stalled += 1
-    if stalled >= patience:
-        return best, 0, True
-    return best, stalled, False
+    improved = value < best
+    stalled = torch.where(improved, 0, stalled + 1)
+    due = stalled >= patience
+    return torch.where(improved, value, best), torch.where(due, 0, stalled), due
 
 
 @register_model(
@@ -147,6 +149,25 @@ class BEGAN(GANModule):
         self.register_buffer("k", torch.tensor(k_init, dtype=torch.float32))  # k_t, saved with the checkpoint
         self.register_buffer("best_m_global", torch.tensor(float("inf")))  # plateau detector state
         self.register_buffer("steps_since_best", torch.zeros((), dtype=torch.long))
+        self.register_buffer("lr_decays_due", torch.zeros((), dtype=torch.long))  # decays the rule has called for
+        self.register_buffer("lr_decays_applied", torch.zeros((), dtype=torch.long))  # ... and made to the rates
+        self._lr_decays_applied = 0  # host mirror of lr_decays_applied
+        self._lr_decay_reads = HostCopies()
+        self.register_load_state_dict_pre_hook(BEGAN._zero_decay_counts_if_absent)
+        self.register_load_state_dict_post_hook(BEGAN._read_decays_back)
+
+    @staticmethod
+    def _zero_decay_counts_if_absent(module: "BEGAN", state_dict: dict[str, Tensor], prefix: str, *args: Any) -> None:
+        """Checkpoints written before the decay counts were buffers lack them: any decay they made is already in
+        their optimizers' learning rates, so both counts start at 0 (missing keys would fail a strict load)."""
+        for name in ("lr_decays_due", "lr_decays_applied"):
+            state_dict.setdefault(prefix + name, torch.zeros((), dtype=torch.long))
+
+    @staticmethod
+    def _read_decays_back(module: "BEGAN", incompatible_keys: Any) -> None:
+        """Host mirror <- buffer after a load (a resumed fit): one read at load time, never inside a step."""
+        module._lr_decays_applied = int(module.lr_decays_applied)
+        module._lr_decay_reads = HostCopies()  # copies of the run before the load are stale
 
     def energy(self, x: Tensor) -> Tensor:
         """L(x) per sample (B,)."""
@@ -173,16 +194,26 @@ class BEGAN(GANModule):
         gamma = self.hparams.gamma
         self.k.copy_(update_k(self.k, gamma, self.hparams.lambda_k, stats["loss_real"], stats["loss_fake"]))
         if self.hparams.lr_decay_patience is not None:
-            # Opt-in: the learning rates live on the host, so this reads M_global back once per D step.
-            self._decay_on_plateau(float(stats["m_global"]))
+            self._decay_on_plateau(stats["m_global"])
 
-    def _decay_on_plateau(self, measure: float) -> None:
-        best, stalled, decay = plateau_step(
-            measure, float(self.best_m_global), int(self.steps_since_best), self.hparams.lr_decay_patience
-        )
-        self.best_m_global.fill_(best)
-        self.steps_since_best.fill_(stalled)
-        if decay:
+    def _decay_on_plateau(self, measure: Tensor) -> None:
+        """``plateau_step`` on the device, so no D step waits for the GPU. Decays that fall due are counted in
+        the buffer ``lr_decays_due``; its value reaches the host by a non-blocking copy (``HostCopies``), and the
+        learning rates, which live on the host, are multiplied once that copy has landed: in the same step on
+        the CPU, usually a step or two later on a GPU (immaterial against a patience of thousands). Both counts
+        only grow, so a copy that lands late cannot apply a decay twice; ``lr_decays_applied`` is their host
+        side, checkpointed, and a decay due but not yet applied when a checkpoint is written is applied after
+        resuming."""
+        best, stalled, due = plateau_step(measure, self.best_m_global, self.steps_since_best, self.hparams.lr_decay_patience)
+        self.best_m_global.copy_(best)
+        self.steps_since_best.copy_(stalled)
+        self.lr_decays_due.add_(due.long())
+        self._lr_decay_reads.push({"due": self.lr_decays_due})
+        landed = self._lr_decay_reads.ready_numbers().get("due")
+        decays = 0 if landed is None else int(landed) - self._lr_decays_applied
+        if decays > 0:
             for optimizer in self.optimizers():
                 for group in optimizer.param_groups:
-                    group["lr"] *= self.hparams.lr_decay_factor
+                    group["lr"] *= self.hparams.lr_decay_factor**decays
+            self._lr_decays_applied += decays
+            self.lr_decays_applied.fill_(self._lr_decays_applied)  # host -> device write: no wait

@@ -50,3 +50,8 @@ class HostCopies:
             names, host, _ = self._pending.pop(0)
             out.update({name: host[i] for i, name in enumerate(names)})
         return out
+
+    def ready_numbers(self) -> dict[str, float]:
+        """``ready()`` as Python numbers, for host-side decisions inside a step: the copies it reads have
+        already landed in host memory, so converting them waits for nothing."""
+        return {name: value.tolist() for name, value in self.ready().items()}
