@@ -115,6 +115,23 @@ def test_inception_score_matches_equation_and_closed_forms():
     assert inception_score(sorted_certain, splits=4, shuffle_seed=0)[0] > 3.0
 
 
+def test_inception_score_terms_are_the_entropies_whose_difference_is_the_one_split_score():
+    from gan_zoo.metrics.scores import inception_score_terms
+
+    torch.manual_seed(1)
+    logits = torch.randn(300, 6, dtype=torch.float64) * 3
+    p = logits.softmax(1).numpy()
+    py = p.mean(0)
+    marginal, conditional = inception_score_terms(logits)
+    assert marginal == pytest.approx(-np.sum(py * np.log(py)), rel=1e-12)  # H(y)
+    assert conditional == pytest.approx(np.mean(-np.sum(p * np.log(p), axis=1)), rel=1e-12)  # E_x H(y|x)
+    assert math.exp(marginal - conditional) == pytest.approx(inception_score(logits, splits=1)[0], rel=1e-12)
+    # closed forms: certain and balanced -> (log K, 0); one class for every sample -> (0, 0)
+    certain = torch.full((40, 4), -1e4).scatter_(1, torch.arange(40).remainder(4)[:, None], 0.0)
+    assert inception_score_terms(certain) == pytest.approx((math.log(4), 0.0), abs=1e-12)
+    assert inception_score_terms(certain[certain.argmax(1) == 2]) == pytest.approx((0.0, 0.0), abs=1e-12)
+
+
 def test_class_coverage_counts_and_kl():
     labels = torch.tensor([0] * 50 + [1] * 30 + [2] * 20 + [3] * 1)  # class 3 is a stray (< 10 % of its share)
     cov = class_coverage(labels, num_classes=5)
@@ -440,3 +457,27 @@ def test_data_modules_declare_the_domain_their_metrics_use(data_dir):
     assert suite.extractors["domain"].name == "domain_classifier_fashion_mnist"
     with pytest.raises(GanZooError, match="need an MNIST-family domain"):
         MetricsCallback()._build_suite(SimpleNamespace(datamodule=CIFAR10DataModule(data_dir=str(data_dir))), pl_module)
+
+
+def test_is_terms_script_rows_agree_with_the_split_free_score(data_dir, capsys):
+    """scripts/is_terms.py on a shipped generator: each row's score is exp(H(y) − E H(y|x)) of its own columns,
+    the "balanced" column is exp(log 10 − E H(y|x)), "as clear as real" exp(H(y) − the real row's E H(y|x)), and the real images' row equals the score of their logits."""
+    from helpers import load_script
+
+    from gan_zoo.metrics.classifier import cached_domain_classifier, to_domain_input
+    from gan_zoo.metrics.reference import load_split
+
+    script = load_script("is_terms")
+    script.main(["dcgan-mnist", "--num-samples", "300", "--num-real", "300"])
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [r[0].strip() for r in rows[1:]] == ["real test images (300)", "dcgan-mnist"]
+    real_conditional = float(rows[1][3])
+    for cells in rows[1:]:
+        score, marginal, conditional, balanced, clear = (float(c) for c in cells[1:6])
+        assert score == pytest.approx(math.exp(marginal - conditional), abs=0.02)
+        assert balanced == pytest.approx(math.exp(math.log(10) - conditional), abs=0.02)
+        assert clear == pytest.approx(math.exp(marginal - real_conditional), abs=0.02)
+    real, _ = load_split("mnist", "test", limit=300)
+    with torch.no_grad():
+        logits = cached_domain_classifier("mnist")(to_domain_input(real))
+    assert float(rows[1][1]) == pytest.approx(inception_score(logits, splits=1)[0], abs=0.006)

@@ -34,7 +34,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["frechet_distance", "FrechetDistance", "inception_score", "class_coverage", "mean_cov"]
+__all__ = ["frechet_distance", "FrechetDistance", "inception_score", "inception_score_terms", "class_coverage", "mean_cov"]
 
 
 def mean_cov(features: Tensor) -> tuple[Tensor, Tensor]:
@@ -103,6 +103,21 @@ def inception_score(logits: Tensor, splits: int = 10, shuffle_seed: int | None =
         scores.append(kl.mean().exp())
     s = torch.stack(scores)
     return float(s.mean()), float(s.std(unbiased=False))
+
+
+def inception_score_terms(logits: Tensor) -> tuple[float, float]:
+    """(H(y), E_x H(y|x)) in nats over all of logits (N, K): IS = exp(H(y) − E_x H(y|x)) on one split.
+
+    The two ways a score falls short of K: H(y) < log K when the classes are unevenly drawn (diversity),
+    E_x H(y|x) > 0 when single samples are ambiguous to the classifier (quality). ``scripts/is_terms.py``
+    prints them for trained models.
+    """
+    log_p = logits.double().log_softmax(dim=1)  # log p(y|x), (N, K)
+    p = log_p.exp()
+    conditional = -torch.where(p > 0, p * log_p, torch.zeros_like(p)).sum(1)  # H(y|x) per sample, (N,)
+    marginal = p.mean(0)  # p(y), (K,)
+    entropy = -torch.where(marginal > 0, marginal * marginal.log(), torch.zeros_like(marginal)).sum()
+    return float(entropy), float(conditional.mean())
 
 
 def class_coverage(labels: Tensor, num_classes: int, min_share: float = 0.1) -> dict:
