@@ -23,15 +23,9 @@ from pathlib import Path
 
 import torch
 
-from gan_zoo.metrics.classifier import cached_domain_classifier, to_domain_input
+from gan_zoo.metrics.classifier import domain_logits
 from gan_zoo.metrics.reference import load_split
 from gan_zoo.metrics.scores import inception_score_terms
-
-
-@torch.no_grad()
-def logits_of(images: torch.Tensor, dataset: str, batch_size: int = 1000) -> torch.Tensor:
-    classifier = cached_domain_classifier(dataset)
-    return torch.cat([classifier(to_domain_input(chunk)) for chunk in images.split(batch_size)])
 
 
 def samples(source: str, n: int, seed: int) -> torch.Tensor:
@@ -64,14 +58,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     real, _ = load_split(args.dataset, "test", limit=args.num_real)
-    real_logits = logits_of(real, args.dataset)
+    real_logits = domain_logits(real, args.dataset)
     real_conditional = inception_score_terms(real_logits)[1]
     print(f"log K = {math.log(real_logits.shape[1]):.3f}; {args.num_samples} samples (seed {args.seed}) per source")
     print("| source | IS (1 split) | H(y) | E H(y|x) | IS if balanced | IS if as clear as real | max p(y|x) > 0.9 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     print(row(f"real test images ({len(real)})", real_logits, real_conditional))
     for source in args.sources:
-        print(row(source, logits_of(samples(source, args.num_samples, args.seed), args.dataset), real_conditional))
+        print(row(source, domain_logits(samples(source, args.num_samples, args.seed), args.dataset), real_conditional))
 
 
 if __name__ == "__main__":

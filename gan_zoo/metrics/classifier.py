@@ -38,6 +38,7 @@ __all__ = [
     "weights_path",
     "weights_info",
     "load_domain_classifier",
+    "domain_logits",
     "cached_domain_classifier",
     "classify",
     "to_domain_input",
@@ -134,8 +135,14 @@ def cached_domain_classifier(name: DomainName) -> DomainClassifier:
 def classify(images: Tensor, model: DomainName | nn.Module = "mnist", batch_size: int = 1000) -> Tensor:
     """Predicted class (N,) of images (N, 1, H, W) in [-1, 1] by the shipped classifier (``"mnist"``,
     ``"fashion_mnist"``) or a given model, in batches. E.g. the digit a conditional generator drew."""
+    return domain_logits(images, model, batch_size).argmax(1)
+
+
+@torch.no_grad()
+def domain_logits(images: Tensor, model: DomainName | nn.Module = "mnist", batch_size: int = 1000) -> Tensor:
+    """Class logits (N, K) on the host of images (N, 1, H, W) in [-1, 1], in batches (``classify``'s argument rules)."""
     if isinstance(model, str):
         model = cached_domain_classifier(model)
     device = next(model.parameters()).device
-    out = [model(to_domain_input(chunk).to(device)).argmax(1).cpu() for chunk in images.split(batch_size)]
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+    out = [model(to_domain_input(chunk).to(device)).cpu() for chunk in images.split(batch_size)]
+    return torch.cat(out) if out else torch.empty(0, getattr(model, "num_classes", 1))
