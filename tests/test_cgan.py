@@ -155,3 +155,58 @@ def test_cli_config_with_another_class_count_fails_with_a_clear_error(tmp_path, 
     ]
     with pytest.raises(GanZooError, match="num_classes=3 but MNISTDataModule has num_classes=10"):
         cli_main(args)
+
+
+def _maxout_plain(x: torch.Tensor, linear: torch.nn.Linear, units: int, pieces: int) -> torch.Tensor:
+    """max_j (x W_ij + b_ij), written out: unit i's pieces are rows i*pieces .. i*pieces + pieces - 1 of W."""
+    w, b = linear.weight.double(), linear.bias.double()
+    out = torch.empty(x.shape[0], units, dtype=torch.float64)
+    for i in range(units):
+        rows = slice(i * pieces, (i + 1) * pieces)
+        out[:, i] = (x @ w[rows].T + b[rows]).max(dim=1).values
+    return out
+
+
+def test_paper_maxout_discriminator_is_two_maxout_towers_then_a_joint_maxout():
+    """Mirza & Osindero Sec. 4.1: x -> maxout 240x5, y -> maxout 50x5, joint maxout 240x4, one sigmoid unit;
+    recomputed here in float64 from the net's own weights, one unit at a time."""
+    from gan_zoo.nets.conditional import ConditionalMaxoutDiscriminator
+
+    torch.manual_seed(0)
+    d = ConditionalMaxoutDiscriminator().eval()  # eval: dropout off
+    assert [d.x_tower[0][-1].linear.out_features, d.y_tower[0].linear.out_features, d.joint[0].linear.out_features] == [
+        240 * 5, 50 * 5, 240 * 4
+    ]
+    x, labels = torch.randn(3, 1, 28, 28), torch.tensor([0, 4, 9])
+    y = torch.nn.functional.one_hot(labels, 10).double()
+    hx = _maxout_plain(x.flatten(1).double(), d.x_tower[0][-1].linear, 240, 5)
+    hy = _maxout_plain(y, d.y_tower[0].linear, 50, 5)
+    h = _maxout_plain(torch.cat([hx, hy], 1), d.joint[0].linear, 240, 4)
+    logit = h @ d.head.weight.double().T.squeeze(1) + d.head.bias.double()
+    torch.testing.assert_close(d.features(x, labels).double(), h, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(d(x, labels).double(), logit, rtol=1e-5, atol=1e-5)
+    dropouts = [m.p for m in d.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts == [0.5, 0.5, 0.5]  # the paper's dropout 0.5 after each hidden layer of D
+
+
+def test_paper_tower_generator_maps_z_and_y_through_their_own_layers_first():
+    """G: z -> 200 ReLU, y -> 1000 ReLU, joined -> 1200 ReLU -> 784 (tanh here); recomputed in float64."""
+    from gan_zoo.nets.conditional import ConditionalTowerGenerator
+
+    torch.manual_seed(0)
+    g = ConditionalTowerGenerator().eval()
+    z, labels = torch.randn(3, 100), torch.tensor([1, 2, 3])
+    y = torch.nn.functional.one_hot(labels, 10).double()
+
+    def dense(v, layer):
+        return v @ layer.weight.double().T + layer.bias.double()
+
+    hz = dense(z.double(), g.z_tower[0][0]).relu()
+    hy = dense(y, g.y_tower[0][0]).relu()
+    assert hz.shape[1] == 200 and hy.shape[1] == 1000
+    h = dense(torch.cat([hz, hy], 1), g.joint[0]).relu()
+    assert h.shape[1] == 1200
+    expected = dense(h, g.joint[2]).tanh().view(3, 1, 28, 28)
+    torch.testing.assert_close(g(z, labels).double(), expected, rtol=1e-5, atol=1e-5)
+    # the label changes the sample: y reaches the output through its tower
+    assert not torch.allclose(g(z, labels), g(z, (labels + 1) % 10))

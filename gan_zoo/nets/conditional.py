@@ -25,12 +25,15 @@ from torch import Tensor, nn
 from gan_zoo.errors import GanZooError
 from gan_zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_zoo.nets.layers import check_square_image, prod
-from gan_zoo.nets.mlp import MLPDiscriminator, MLPGenerator
+from gan_zoo.nets.layers import View, output_activation
+from gan_zoo.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator
 
 __all__ = [
     "one_hot_labels",
     "ConditionalMLPGenerator",
     "ConditionalMLPDiscriminator",
+    "ConditionalTowerGenerator",
+    "ConditionalMaxoutDiscriminator",
     "ConditionalDCGANGenerator",
     "ConditionalDCGANDiscriminator",
 ]
@@ -103,6 +106,98 @@ class ConditionalMLPDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
         return self.net(self.joint_input(x, labels))  # (B,) logits
+
+
+def _tower(layer: nn.Module, dropout: float) -> nn.Sequential:
+    """One hidden layer then dropout when ``dropout`` > 0."""
+    return nn.Sequential(layer, *([nn.Dropout(dropout)] if dropout > 0 else []))
+
+
+class ConditionalTowerGenerator(nn.Module):
+    """Mirza & Osindero 2014's MNIST generator (Sec. 4.1): z and y each through their own hidden layer first.
+
+        z (B, Z)  -> Linear -> ReLU        (B, z_hidden = 200)
+        y (B, K)  -> Linear -> ReLU        (B, y_hidden = 1000)     (one-hot y)
+        concat                             (B, 1200)
+        -> [Linear -> ReLU] per ``joint_hidden`` width (the paper: one layer of 1200)
+        -> Linear -> tanh                  (B, *image_shape)
+
+    Deviations: tanh instead of the paper's sigmoid output (the data are scaled to [-1, 1]); ``dropout``
+    (after each hidden layer) is 0 by default — the paper applies dropout 0.5 "to both the generator and
+    discriminator", which makes G a random function of (z, y) while it trains (set ``dropout: 0.5`` for that).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        num_classes: int = 10,
+        image_shape: Sequence[int] = (1, 28, 28),
+        z_hidden: int = 200,
+        y_hidden: int = 1000,
+        joint_hidden: Sequence[int] = (1200,),
+        dropout: float = 0.0,
+        output: str = "tanh",
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.num_classes = _check_num_classes(num_classes)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.z_tower = _tower(nn.Sequential(nn.Linear(latent_dim, z_hidden), nn.ReLU()), dropout)
+        self.y_tower = _tower(nn.Sequential(nn.Linear(num_classes, y_hidden), nn.ReLU()), dropout)
+        layers: list[nn.Module] = []
+        width = z_hidden + y_hidden
+        for h in joint_hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout > 0 else [])
+            width = h
+        layers += [nn.Linear(width, prod(self.image_shape)), output_activation(output), View(self.image_shape)]
+        self.joint = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor, labels: Tensor) -> Tensor:
+        y = one_hot_labels(labels, self.num_classes, z.dtype)  # (B, K)
+        return self.joint(torch.cat([self.z_tower(z), self.y_tower(y)], dim=1))  # (B, *image_shape)
+
+
+class ConditionalMaxoutDiscriminator(nn.Module):
+    """Mirza & Osindero 2014's MNIST discriminator (Sec. 4.1): maxout towers for x and y, then a joint maxout.
+
+        flatten(x) (B, CHW) -> Maxout(x_units = 240, x_pieces = 5) -> dropout   (B, 240)
+        onehot(y)  (B, K)   -> Maxout(y_units = 50,  y_pieces = 5) -> dropout   (B, 50)
+        concat                                                                  (B, 290)
+        -> Maxout(joint_units = 240, joint_pieces = 4) -> dropout               (B, 240)  ``features``
+        -> Linear -> one logit per sample (the paper's sigmoid unit; the loss applies the sigmoid)
+
+    ``dropout`` is the paper's 0.5. ``input_dropout`` (default 0) drops input pixels as the vanilla GAN's
+    released model does; the cGAN paper names dropout only for the hidden layers.
+    """
+
+    def __init__(
+        self,
+        image_shape: Sequence[int] = (1, 28, 28),
+        num_classes: int = 10,
+        x_units: int = 240,
+        x_pieces: int = 5,
+        y_units: int = 50,
+        y_pieces: int = 5,
+        joint_units: int = 240,
+        joint_pieces: int = 4,
+        dropout: float = 0.5,
+        input_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.num_classes = _check_num_classes(num_classes)
+        x_layer = nn.Sequential(*([nn.Dropout(input_dropout)] if input_dropout > 0 else []), Maxout(prod(self.image_shape), x_units, x_pieces))
+        self.x_tower = _tower(x_layer, dropout)
+        self.y_tower = _tower(Maxout(num_classes, y_units, y_pieces), dropout)
+        self.joint = _tower(Maxout(x_units + y_units, joint_units, joint_pieces), dropout)
+        self.head = nn.Linear(joint_units, 1)
+
+    def features(self, x: Tensor, labels: Tensor) -> Tensor:
+        y = one_hot_labels(labels, self.num_classes, x.dtype)  # (B, K)
+        return self.joint(torch.cat([self.x_tower(x.flatten(1)), self.y_tower(y)], dim=1))  # (B, joint_units)
+
+    def forward(self, x: Tensor, labels: Tensor) -> Tensor:
+        return self.head(self.features(x, labels)).squeeze(1)  # (B,) logits
 
 
 class ConditionalDCGANGenerator(nn.Module):
