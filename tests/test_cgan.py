@@ -204,9 +204,11 @@ def test_paper_tower_generator_maps_z_and_y_through_their_own_layers_first():
     hz = dense(z.double(), g.z_tower[0][0]).relu()
     hy = dense(y, g.y_tower[0][0]).relu()
     assert hz.shape[1] == 200 and hy.shape[1] == 1000
-    h = dense(torch.cat([hz, hy], 1), g.joint[0]).relu()
+    joint_linear, out_linear = [m for m in g.joint if isinstance(m, torch.nn.Linear)]
+    h = dense(torch.cat([hz, hy], 1), joint_linear).relu()
     assert h.shape[1] == 1200
-    expected = dense(h, g.joint[2]).tanh().view(3, 1, 28, 28)
+    expected = dense(h, out_linear).tanh().view(3, 1, 28, 28)
     torch.testing.assert_close(g(z, labels).double(), expected, rtol=1e-5, atol=1e-5)
+    assert [m.p for m in g.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5, 0.5]  # the paper's dropout
     # the label changes the sample: y reaches the output through its tower
     assert not torch.allclose(g(z, labels), g(z, (labels + 1) % 10))
