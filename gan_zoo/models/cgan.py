@@ -13,10 +13,12 @@ Algorithm: Goodfellow 2014, Algorithm 1 with y passed to both nets (the base loo
 batch labels to ``generate``/``discriminate``), non-saturating G loss by default.
 
 Deviations from the paper:
-* Labels are joined at the input layer; the paper maps z and y through separate hidden layers first
-  (G: z -> 200 ReLU, y -> 1000 ReLU, joined -> 1200 -> 784; D: maxout on x and y separately). Joining at
-  the input is the form the issue asks for and what the seed does; the MLP widths follow the vanilla GAN.
-* LeakyReLU(0.2) + dropout instead of maxout in D; tanh output because data are scaled to [-1, 1].
+* The default nets join the labels at the input layer (the seed's form; MLP widths of the vanilla GAN, LeakyReLU(0.2)
+  + dropout in D). The paper maps z and y through separate hidden layers first (G: z -> 200 ReLU, y -> 1000 ReLU,
+  joined -> 1200 -> 784; D: maxout on x and y separately, then a joint maxout; dropout 0.5 in both):
+  ``ConditionalTowerGenerator`` and ``ConditionalMaxoutDiscriminator``, used by ``configs/cgan/mnist_mlp.yaml``,
+  where the input-joined MLPs collapsed onto one image for every label (README, "cGAN in the paper's form").
+* tanh output because data are scaled to [-1, 1].
 * Adam(2e-4, β1 = 0.5) instead of SGD with decaying learning rate and rising momentum.
 * The DCGAN-style conditional nets (label maps as channels) are an extension for Fashion-MNIST and CIFAR-10.
 
