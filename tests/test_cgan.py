@@ -174,14 +174,19 @@ def test_paper_maxout_discriminator_is_two_maxout_towers_then_a_joint_maxout():
 
     torch.manual_seed(0)
     d = ConditionalMaxoutDiscriminator().eval()  # eval: dropout off
-    assert [d.x_tower[0][-1].linear.out_features, d.y_tower[0].linear.out_features, d.joint[0].linear.out_features] == [
+    from gan_zoo.nets.mlp import Maxout
+
+    (x_maxout,), (y_maxout,), (joint_maxout,) = (
+        [m for m in tower.modules() if isinstance(m, Maxout)] for tower in (d.x_tower, d.y_tower, d.joint)
+    )
+    assert [x_maxout.linear.out_features, y_maxout.linear.out_features, joint_maxout.linear.out_features] == [
         240 * 5, 50 * 5, 240 * 4
     ]
     x, labels = torch.randn(3, 1, 28, 28), torch.tensor([0, 4, 9])
     y = torch.nn.functional.one_hot(labels, 10).double()
-    hx = _maxout_plain(x.flatten(1).double(), d.x_tower[0][-1].linear, 240, 5)
-    hy = _maxout_plain(y, d.y_tower[0].linear, 50, 5)
-    h = _maxout_plain(torch.cat([hx, hy], 1), d.joint[0].linear, 240, 4)
+    hx = _maxout_plain(x.flatten(1).double(), x_maxout.linear, 240, 5)
+    hy = _maxout_plain(y, y_maxout.linear, 50, 5)
+    h = _maxout_plain(torch.cat([hx, hy], 1), joint_maxout.linear, 240, 4)
     logit = h @ d.head.weight.double().T.squeeze(1) + d.head.bias.double()
     torch.testing.assert_close(d.features(x, labels).double(), h, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(d(x, labels).double(), logit, rtol=1e-5, atol=1e-5)
@@ -201,8 +206,9 @@ def test_paper_tower_generator_maps_z_and_y_through_their_own_layers_first():
     def dense(v, layer):
         return v @ layer.weight.double().T + layer.bias.double()
 
-    hz = dense(z.double(), g.z_tower[0][0]).relu()
-    hy = dense(y, g.y_tower[0][0]).relu()
+    (z_linear,), (y_linear,) = ([m for m in t if isinstance(m, torch.nn.Linear)] for t in (g.z_tower, g.y_tower))
+    hz = dense(z.double(), z_linear).relu()
+    hy = dense(y, y_linear).relu()
     assert hz.shape[1] == 200 and hy.shape[1] == 1000
     joint_linear, out_linear = [m for m in g.joint if isinstance(m, torch.nn.Linear)]
     h = dense(torch.cat([hz, hy], 1), joint_linear).relu()

@@ -16,7 +16,7 @@ not part of the prior), which is the protocol ``GANModule.sample_latent`` relies
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,9 +24,8 @@ from torch import Tensor, nn
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_zoo.nets.layers import check_square_image, prod
-from gan_zoo.nets.layers import View, output_activation
-from gan_zoo.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator
+from gan_zoo.nets.layers import View, check_square_image, output_activation, prod
+from gan_zoo.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, _hidden_stack
 
 __all__ = [
     "one_hot_labels",
@@ -108,9 +107,14 @@ class ConditionalMLPDiscriminator(nn.Module):
         return self.net(self.joint_input(x, labels))  # (B,) logits
 
 
-def _tower(layer: nn.Module, dropout: float) -> nn.Sequential:
-    """One hidden layer then dropout when ``dropout`` > 0."""
-    return nn.Sequential(layer, *([nn.Dropout(dropout)] if dropout > 0 else []))
+def _relu_layer(width: int, out: int) -> list[nn.Module]:
+    """A ReLU hidden layer, as a unit for ``_hidden_stack``."""
+    return [nn.Linear(width, out), nn.ReLU()]
+
+
+def _maxout_layer(pieces: int) -> Callable[[int, int], list[nn.Module]]:
+    """A maxout hidden layer of ``pieces`` pieces per unit, as a unit for ``_hidden_stack``."""
+    return lambda width, out: [Maxout(width, out, pieces)]
 
 
 class ConditionalTowerGenerator(nn.Module):
@@ -143,15 +147,10 @@ class ConditionalTowerGenerator(nn.Module):
         self.latent_dim = latent_dim
         self.num_classes = _check_num_classes(num_classes)
         self.image_shape = tuple(int(s) for s in image_shape)
-        self.z_tower = _tower(nn.Sequential(nn.Linear(latent_dim, z_hidden), nn.ReLU()), dropout)
-        self.y_tower = _tower(nn.Sequential(nn.Linear(num_classes, y_hidden), nn.ReLU()), dropout)
-        layers: list[nn.Module] = []
-        width = z_hidden + y_hidden
-        for h in joint_hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout > 0 else [])
-            width = h
-        layers += [nn.Linear(width, prod(self.image_shape)), output_activation(output), View(self.image_shape)]
-        self.joint = nn.Sequential(*layers)
+        self.z_tower, _ = _hidden_stack(latent_dim, [z_hidden], _relu_layer, dropout)
+        self.y_tower, _ = _hidden_stack(num_classes, [y_hidden], _relu_layer, dropout)
+        self.joint, width = _hidden_stack(z_hidden + y_hidden, joint_hidden, _relu_layer, dropout)
+        self.joint.extend([nn.Linear(width, prod(self.image_shape)), output_activation(output), View(self.image_shape)])
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
         y = one_hot_labels(labels, self.num_classes, z.dtype)  # (B, K)
@@ -187,15 +186,14 @@ class ConditionalMaxoutDiscriminator(nn.Module):
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)
         self.num_classes = _check_num_classes(num_classes)
-        x_layer = nn.Sequential(*([nn.Dropout(input_dropout)] if input_dropout > 0 else []), Maxout(prod(self.image_shape), x_units, x_pieces))
-        self.x_tower = _tower(x_layer, dropout)
-        self.y_tower = _tower(Maxout(num_classes, y_units, y_pieces), dropout)
-        self.joint = _tower(Maxout(x_units + y_units, joint_units, joint_pieces), dropout)
+        self.x_tower, _ = _hidden_stack(prod(self.image_shape), [x_units], _maxout_layer(x_pieces), dropout, input_dropout)
+        self.y_tower, _ = _hidden_stack(num_classes, [y_units], _maxout_layer(y_pieces), dropout)
+        self.joint, _ = _hidden_stack(x_units + y_units, [joint_units], _maxout_layer(joint_pieces), dropout)
         self.head = nn.Linear(joint_units, 1)
 
     def features(self, x: Tensor, labels: Tensor) -> Tensor:
         y = one_hot_labels(labels, self.num_classes, x.dtype)  # (B, K)
-        return self.joint(torch.cat([self.x_tower(x.flatten(1)), self.y_tower(y)], dim=1))  # (B, joint_units)
+        return self.joint(torch.cat([self.x_tower(x), self.y_tower(y)], dim=1))  # (B, joint_units)
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
         return self.head(self.features(x, labels)).squeeze(1)  # (B,) logits
