@@ -108,6 +108,67 @@ def test_k_sequence_in_training_follows_the_formula(tmp_path):
     assert model.k.dtype == torch.float32 and "k" in model.state_dict()
 
 
+class LatentRecordingBEGAN(BEGAN):
+    """Keeps every latent batch the loop draws (z_D first, then z_G), so the test can redo the step by hand."""
+
+    def sample_latent(self, n, generator=None):
+        z = super().sample_latent(n, generator)
+        self.drawn = [*getattr(self, "drawn", []), z.detach().clone()]
+        return z
+
+
+def _hand_step(model0: BEGAN, real: torch.Tensor, z_d: torch.Tensor, z_g: torch.Tensor, lr: float, simultaneous: bool):
+    """One BEGAN step by plain SGD in float64, written from the paper: x̃_D = G(z_D; θ_G^t);
+    θ_D ← θ_D − lr ∇ [L(x) − k_t L(x̃_D)]; θ_G ← θ_G − lr ∇ L(G(z_G)) with D at θ_D^t (simultaneous) or at the
+    updated θ_D (sequential). Returns the new (G, D) parameter lists."""
+    import copy
+
+    g, d = copy.deepcopy(model0.generator).double(), copy.deepcopy(model0.discriminator).double()
+    k = float(model0.k)
+    energy = lambda net, v: (v - net(v)).abs().mean()  # L(v), Eq. 1 with η = 1, averaged over batch and pixels
+    real, z_d, z_g = real.double(), z_d.double(), z_g.double()
+    with torch.no_grad():
+        fake_d = g(z_d)
+    d_grads = torch.autograd.grad(energy(d, real) - k * energy(d, fake_d), list(d.parameters()))
+    d_new = [p.detach() - lr * gr for p, gr in zip(d.parameters(), d_grads)]
+    if not simultaneous:  # G's gradient through the updated D
+        with torch.no_grad():
+            for p, new in zip(d.parameters(), d_new):
+                p.copy_(new)
+    g_grads = torch.autograd.grad(energy(d, g(z_g)), list(g.parameters()))
+    g_new = [p.detach() - lr * gr for p, gr in zip(g.parameters(), g_grads)]
+    return g_new, d_new
+
+
+@pytest.mark.parametrize("order", ["simultaneous", "sequential"])
+def test_update_order_matches_a_hand_written_step(tmp_path, order):
+    """The default update is the paper's simultaneous one: both gradients at (θ_D^t, θ_G^t). One training batch
+    with SGD is compared with the step written out in float64, for both orders; each order's result must also
+    differ from the other order's hand step, so the comparison can tell them apart."""
+    import copy
+
+    torch.manual_seed(0)
+    sgd = {"class_path": "torch.optim.SGD", "init_args": {"lr": 0.5}}
+    model = create_model("began", tiny=True, k_init=0.3, g_optimizer=sgd, d_optimizer=sgd,
+                         **({} if order == "simultaneous" else {"update_order": order}))
+    assert model.hparams.update_order == order
+    model.__class__ = LatentRecordingBEGAN
+    model0 = copy.deepcopy(model)
+    fit(model, batches=1, tmp_path=tmp_path)
+    real = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1  # fit()'s one batch
+    z_d, z_g = model.drawn
+    for simultaneous in (True, False):
+        g_new, d_new = _hand_step(model0, real, z_d, z_g, lr=0.5, simultaneous=simultaneous)
+        g_gap = max((p.double() - q).abs().max().item() for p, q in zip(model.generator.parameters(), g_new))
+        d_gap = max((p.double() - q).abs().max().item() for p, q in zip(model.discriminator.parameters(), d_new))
+        assert d_gap < 1e-5  # D's step is the same in both orders
+        if simultaneous == (order == "simultaneous"):
+            assert g_gap < 1e-5, (order, g_gap)
+        else:
+            assert g_gap > 1e-4, (order, g_gap)  # the other order's G step is measurably different
+    assert model.k.item() != 0.3  # k_t moved after the D step
+
+
 def test_plateau_step_rule():
     best, stalled = torch.tensor(float("inf")), torch.tensor(0)
     decays = []
@@ -199,6 +260,10 @@ def test_invalid_hyperparameters_name_the_problem():
     for bad, match in [({"gamma": 0.0}, "gamma"), ({"k_init": 1.5}, "k_init"), ({"lr_decay_patience": 0}, "lr_decay_patience")]:
         with pytest.raises(ValueError, match=match):
             create_model("began", tiny=True, **bad)
+    nets = {"generator": BEGANGenerator(latent_dim=8, image_shape=(3, 32, 32), num_filters=4),
+            "discriminator": BEGANDiscriminator(image_shape=(3, 32, 32), num_filters=4, hidden_dim=8)}
+    with pytest.raises(ValueError, match="update_order must be 'simultaneous'"):  # the Python API's own check
+        BEGAN(**nets, update_order="alternating")
 
 
 @pytest.mark.parametrize("size,stages", [(32, 2), (64, 3), (128, 4)])
