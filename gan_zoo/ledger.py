@@ -9,7 +9,7 @@ seed for each metric), ``tolerance`` (the range ``gan-zoo reproduce`` accepts), 
 take the seed's value too, beside ``--seed_everything``.
 
 Protocol kinds: image protocols (``gan-zoo evaluate`` metrics from samples), ``kind: toy`` (mode coverage of
-2-D mixtures) and ``kind: classification`` (``gan-zoo test``: a model with a held-out measure, the
+2-D mixtures; precision / recall for the swiss roll) and ``kind: classification`` (``gan-zoo test``: a model with a held-out measure, the
 semi-supervised GAN, scores its classifier on the dataset's test split; ``test_error`` with the model's
 evaluation classifier, ``test_error_last`` with D's current weights).
 
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_LEDGER = Path("docs/results.yaml")
-TOY_METRICS = ("modes_covered", "high_quality_share")
+TOY_METRICS = ("modes_covered", "high_quality_share", "precision", "recall")
 IMAGE_METRICS = ("domain_fid", "domain_is", "class_coverage", "fid", "is", "min_class_share")
 CLASSIFICATION_METRICS = ("test_error", "test_error_last")
 MEASURED, NOT_MEASURED = "measured", "not measured"
@@ -152,6 +152,10 @@ def _tolerance(bounds: dict[str, float] | None) -> str:
 
 
 def _protocol_text(name: str, p: dict[str, Any]) -> str:
+    if p.get("kind") == "toy" and p["dataset"] == "swissroll":
+        return (f"`{name}`: {p['num_samples']} samples (sampling seed {p.get('seed', 0)}) against {p['num_samples']} fresh "
+                f"points of the 2-D `{p['dataset']}` (seed {p.get('reference_seed', 1)}): improved precision and recall "
+                f"(Kynkäänniemi et al. 2019), k = {p.get('k', 3)} nearest neighbours on the points themselves.")
     if p.get("kind") == "toy":
         return (f"`{name}`: {p['num_samples']} samples of the 2-D `{p['dataset']}` mixture, a mode is covered when a "
                 f"sample lies within {p.get('num_std', 3)}σ of its centre; sampling seed {p.get('seed', 0)}.")

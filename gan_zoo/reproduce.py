@@ -10,7 +10,8 @@ Metrics a protocol can name:
 * image protocols: the ``gan-zoo evaluate`` metrics (``domain_fid``, ``domain_is``, ``class_coverage``,
   ``fid``, ``is``), plus ``min_class_share`` (the rarest class's share of the samples, from the class
   coverage histogram: "every class ≥ 5 %" is ``min_class_share ≥ 0.05``);
-* toy protocols (2-D mixtures): ``modes_covered`` and ``high_quality_share`` (``gan_zoo.metrics.modes``);
+* toy protocols: ``modes_covered`` and ``high_quality_share`` for the 2-D Gaussian mixtures, ``precision`` and
+  ``recall`` (Kynkäänniemi et al. 2019) for the swiss roll (``gan_zoo.metrics.modes``);
 * classification protocols: ``test_error`` and ``test_error_last`` from ``gan-zoo test`` on the config
   (the semi-supervised GAN's classification error on the test split, averaged D / last D).
 """
@@ -55,11 +56,18 @@ def train(entry: dict[str, Any], seed: int, out_dir: Path) -> tuple[Path, float]
 
 
 def _toy_metrics(ckpt: Path, protocol: dict[str, Any]) -> dict[str, float]:
+    """Mode coverage for a Gaussian mixture; precision and recall against a fresh draw (``reference_seed``, the
+    same count) for a distribution without discrete modes (the swiss roll)."""
+    from gan_zoo.data.toy import MODE_STD
     from gan_zoo.hub import load_gan_checkpoint
-    from gan_zoo.metrics.modes import toy_mode_coverage
+    from gan_zoo.metrics.modes import toy_mode_coverage, toy_precision_recall
 
     model = load_gan_checkpoint(str(ckpt))
-    samples = model.sample(int(protocol["num_samples"]), seed=int(protocol.get("seed", 0)))
+    num = int(protocol["num_samples"])
+    samples = model.sample(num, seed=int(protocol.get("seed", 0)))
+    if protocol["dataset"] not in MODE_STD:
+        pr = toy_precision_recall(samples, protocol["dataset"], num, seed=int(protocol.get("reference_seed", 1)), k=int(protocol.get("k", 3)))
+        return {"precision": pr.precision, "recall": pr.recall}
     cov = toy_mode_coverage(samples, protocol["dataset"], float(protocol.get("num_std", 3.0)))
     return {"modes_covered": float(cov.modes_covered), "high_quality_share": cov.high_quality}
 

@@ -144,6 +144,65 @@ def test_class_coverage_counts_and_kl():
     assert one["coverage"] == pytest.approx(0.1) and one["kl_from_uniform"] == pytest.approx(math.log(10))
 
 
+# ---------------------------------------------------------------------- 2-D toys
+def test_mode_coverage_by_hand():
+    from gan_zoo.metrics import mode_coverage
+
+    modes = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    # distances to the nearest centre: 0.5, 2.9 (both within 3σ of mode 0), 3.1 from mode 1 (outside), ~7.07
+    samples = torch.tensor([[0.5, 0.0], [0.0, 2.9], [10.0, 3.1], [5.0, 5.0]])
+    cov = mode_coverage(samples, modes, std=1.0)
+    assert (cov.modes_covered, cov.num_modes, cov.counts) == (1, 2, (2, 0)) and cov.high_quality == 0.5
+    cov = mode_coverage(samples, modes, std=1.1)  # 3.3σ: the third sample now counts for mode 1
+    assert (cov.modes_covered, cov.counts, cov.high_quality) == (2, (2, 1), 0.75)
+
+
+def _precision_recall_loops(fake: list[list[float]], real: list[list[float]], k: int) -> tuple[float, float]:
+    """Kynkäänniemi et al. 2019 Eq. 1-2 written with plain loops: a point is inside a set's manifold when it is
+    within some member's distance to that member's k-th nearest other member."""
+    def radius(point, points):
+        return sorted(math.dist(point, other) for j, other in enumerate(points) if other is not point)[k - 1]
+
+    def inside(query, points):
+        return any(math.dist(query, p) <= radius(p, points) for p in points)
+
+    return (sum(inside(f, real) for f in fake) / len(fake), sum(inside(r, fake) for r in real) / len(real))
+
+
+def test_precision_recall_against_loops_and_limits():
+    from gan_zoo.metrics import precision_recall
+
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(40, 2, generator=gen, dtype=torch.float64)
+    fake = 0.7 * torch.randn(30, 2, generator=gen, dtype=torch.float64) + torch.tensor([2.5, 0.0], dtype=torch.float64)
+    for k in (1, 3):
+        got = precision_recall(fake, real, k=k)
+        want = _precision_recall_loops(fake.tolist(), real.tolist(), k)
+        assert (got.precision, got.recall) == pytest.approx(want, abs=1e-12), k
+        assert 0 < got.precision < 1 and 0 < got.recall < 1  # a case where both are informative
+    # A 1-D case by hand, k = 1: the real balls are [−1, 1], [0, 2], [1, 3], [2, 4] and [3, 17] (10's nearest is 3);
+    # 0.5, 2.9 and 5.5 fall inside, 20 does not -> precision 3/4. The fake radii are 2.4, 2.4, 2.6 and 14.5, so
+    # every real point is inside some fake ball -> recall 1.
+    got = precision_recall(torch.tensor([[0.5], [2.9], [5.5], [20.0]]), torch.tensor([[0.0], [1.0], [2.0], [3.0], [10.0]]), k=1)
+    assert (got.precision, got.recall) == pytest.approx((0.75, 1.0))
+    same = precision_recall(real, real)
+    assert same.precision == same.recall == 1.0
+    collapsed = precision_recall(real[:1].repeat(50, 1), real)  # every sample on one real point: radii 0
+    assert collapsed.precision == 1.0 and collapsed.recall == pytest.approx(1 / 40)
+    with pytest.raises(ValueError, match="more than k"):
+        precision_recall(real[:3], real, k=3)
+
+
+def test_toy_precision_recall_tells_the_swiss_roll_from_the_ring():
+    from gan_zoo.data import sample_toy
+    from gan_zoo.metrics import toy_precision_recall
+
+    roll = toy_precision_recall(sample_toy("swissroll", 2000, seed=5), "swissroll")
+    assert roll.precision > 0.9 and roll.recall > 0.9  # a fresh draw of the data scores near 1 on both
+    ring = toy_precision_recall(sample_toy("gaussians8", 2000, seed=5), "swissroll")
+    assert ring.precision < 0.5 and ring.recall < 0.5
+
+
 # ---------------------------------------------------------------------- the shipped classifiers
 @pytest.mark.parametrize("name, floor", [("mnist", 0.985), ("fashion_mnist", 0.88)])
 def test_shipped_classifier_accuracy_and_record(name, floor, data_dir):

@@ -3,7 +3,7 @@
 * Domain metrics for the MNIST family, offline: a small shipped classifier (``classifier.py``) gives
   domain FID, domain Inception Score and class coverage.
 * The standard Inception FID / IS through torchmetrics + torch-fidelity (``extractors.py``), float64.
-* Mode coverage for the 2-D toy mixtures (``modes.py``).
+* Mode coverage for the 2-D toy mixtures, precision / recall for the swiss roll (``modes.py``).
 * ``MetricSuite`` computes several at once; every result is a ``MetricResult`` with its ``Protocol``.
 """
 
@@ -14,7 +14,14 @@ from gan_zoo.metrics.extractors import (
     StandInInceptionBackbone,
     resolve_inception_weights,
 )
-from gan_zoo.metrics.modes import ModeCoverage, mode_coverage, toy_mode_coverage
+from gan_zoo.metrics.modes import (
+    ModeCoverage,
+    PrecisionRecall,
+    mode_coverage,
+    precision_recall,
+    toy_mode_coverage,
+    toy_precision_recall,
+)
 from gan_zoo.metrics.protocol import MetricResult, Protocol
 from gan_zoo.metrics.reference import load_split
 from gan_zoo.metrics.scores import FrechetDistance, class_coverage, frechet_distance, inception_score
@@ -55,4 +62,7 @@ __all__ = [
     "mode_coverage",
     "resolve_inception_weights",
     "toy_mode_coverage",
+    "PrecisionRecall",
+    "precision_recall",
+    "toy_precision_recall",
 ]
