@@ -56,7 +56,8 @@ def test_measured_entries_are_complete(ledger):
     for entry in measured:
         assert entry["tolerance"], f"{entry['config']}: reproduce needs a tolerance"
         assert entry["fit_command"].startswith("gan-zoo fit --config " + entry["config"])
-        scored_by = "gan-zoo test" if ledger["protocols"][entry["protocol"]].get("kind") == "classification" else "gan-zoo evaluate"
+        kind = ledger["protocols"][entry["protocol"]].get("kind", "image")
+        scored_by = {"classification": "gan-zoo test", "toy": "gan-zoo reproduce " + entry["config"]}.get(kind, "gan-zoo evaluate")
         assert entry["evaluate_command"].startswith(scored_by), entry["config"]
         assert len(entry["budget"]["wall_s"]) == len(entry["seeds"]) and entry["budget"]["hardware"]
         for metric, bounds in entry["tolerance"].items():  # the recorded values pass their own tolerance
