@@ -19,7 +19,7 @@ The contract a variant writes against (it reads like the paper's algorithm box):
 * ``generate`` / ``discriminate`` / ``features``: how the nets are called (conditional variants pass
   labels). ``features(x, labels)`` are D's intermediate features for feature matching, minibatch
   discrimination and the semi-supervised GAN.
-* A variant with a different loop (InfoGAN's codes, ProGAN's growth) overrides ``training_step`` in its own
+* A variant with a different loop (InfoGAN's codes, ProGAN's growth, BEGAN's simultaneous update) overrides ``training_step`` in its own
   file and reuses ``d_update`` / ``g_update`` / ``generator_turn``.
 
 Base behaviour cannot be dropped: ``on_fit_start`` (the per-rank noise offset under DDP),
