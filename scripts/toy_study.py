@@ -17,7 +17,8 @@ order).
     python scripts/toy_study.py --g-updates 10000 --seeds 0 1 2            # the configs' full budget
     python scripts/toy_study.py --g-updates 1000 --seeds 0 1 --hidden 128   # a CPU-sized run
 
-``--hidden`` replaces the nets' hidden widths (512 in the configs) for every model alike.
+``--hidden`` replaces the nets' hidden widths (512 in the configs) for every model alike. ``--gp-weight``
+replaces WGAN-GP's λ (the configs' 0.1; the README's table at width 128 ran with the paper's 10).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ DATASETS = ("gaussians8", "gaussians25")
 EXTENT = {"gaussians8": 3.0, "gaussians25": 6.0}  # half-width of the plotted square
 
 
-def train(model: str, dataset: str, seed: int, g_updates: int, hidden: int | None, out: Path):
+def train(model: str, dataset: str, seed: int, g_updates: int, hidden: int | None, gp_weight: float | None, out: Path):
     """Fit one model through the CLI; returns the trained LightningModule."""
     config = ROOT / "configs" / model / f"{dataset}.yaml"
     n_critic = 1 if model == "vanilla_gan" else 5  # the configs' (and papers') values
@@ -66,6 +67,8 @@ def train(model: str, dataset: str, seed: int, g_updates: int, hidden: int | Non
             f"--model.init_args.generator.init_args.hidden={widths}",
             f"--model.init_args.discriminator.init_args.hidden={widths}",
         ]
+    if gp_weight is not None and model == "wgan_gp":
+        args.append(f"--model.init_args.gp_weight={gp_weight}")
     cli = cli_main(args)
     module = cli.model
     if int(module.g_updates) != g_updates:
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--g-updates", type=int, default=10_000, help="generator updates per run (same for every model)")
     parser.add_argument("--hidden", type=int, default=None, help="hidden width of both nets (default: the configs' 512)")
+    parser.add_argument("--gp-weight", type=float, default=None, help="WGAN-GP's λ (default: the configs' 0.1)")
     parser.add_argument("--num-samples", type=int, default=2500, help="samples drawn for the metrics")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "toy_study")
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
         for seed in args.seeds:
             for model in args.models:
                 start = time.time()
-                module = train(model, dataset, seed, args.g_updates, args.hidden, args.out)
+                module = train(model, dataset, seed, args.g_updates, args.hidden, args.gp_weight, args.out)
                 points = module.sample(args.num_samples, seed=10_000 + seed)  # (N, 2)
                 cov = toy_mode_coverage(points, dataset)
                 row = {
