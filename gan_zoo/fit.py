@@ -40,6 +40,7 @@ from typing import Any, Optional
 import lightning as L
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -47,6 +48,7 @@ import gan_zoo.data  # noqa: F401  (make the data modules importable by short cl
 import gan_zoo.models  # noqa: F401  (register every model)
 from gan_zoo.callbacks import GANCheckpoint, SampleGrid
 from gan_zoo.callbacks.compile import CompileNets
+from gan_zoo.callbacks.dispatch import NoOpProfiler, skip_inherited_step_hooks
 from gan_zoo.callbacks.memory_format import ChannelsLast
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.callbacks.progress import ThrottledProgressBar
@@ -281,7 +283,9 @@ class GanZooCLI(LightningCLI):
         the config names in ``trainer.callbacks`` is kept as it is), and without the ``compile`` and ``channels_last``
         callbacks when they are off: Lightning calls every callback's hooks about 16 times a step, whether it
         overrides them or not. For the same reason ``StandDownAfterSetup`` takes ``SaveConfigCallback`` and
-        ``ModelSummary``, which act only before the first step, out of the list while the training loop runs."""
+        ``ModelSummary``, which act only before the first step, out of the list while the training loop runs.
+        The per-step hooks a callback inherits empty are not called at all, and Lightning's default profiler is
+        replaced by one without a context manager per hook call (``gan_zoo.callbacks.dispatch``)."""
         trainer = super().instantiate_trainer(**kwargs)
         optional = (CompileNets, ChannelsLast)
         trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, optional) and not c.enabled)]
@@ -292,6 +296,9 @@ class GanZooCLI(LightningCLI):
                 if type(callback) is TQDMProgressBar:  # the one Trainer added for enable_progress_bar=True
                     callbacks[i] = ThrottledProgressBar()
         trainer.callbacks.append(StandDownAfterSetup())
+        skip_inherited_step_hooks(trainer.callbacks)
+        if type(trainer.profiler) is PassThroughProfiler:  # the default: none chosen with --trainer.profiler
+            trainer.profiler = NoOpProfiler()
         return trainer
 
     @staticmethod
