@@ -2,6 +2,7 @@
 
 from gan_zoo.callbacks.checkpoint import GANCheckpoint
 from gan_zoo.callbacks.compile import CompileNets
+from gan_zoo.callbacks.dispatch import NoOpProfiler, skip_inherited_step_hooks
 from gan_zoo.callbacks.fade_in import ProgressiveGrowing
 from gan_zoo.callbacks.latent_traversal import LatentTraversal
 from gan_zoo.callbacks.memory_format import ChannelsLast
@@ -14,5 +15,5 @@ from gan_zoo.callbacks.stand_down import StandDownAfterSetup
 __all__ = [
     "GANCheckpoint", "ChannelsLast", "CompileNets", "ProgressiveGrowing", "MetricsCallback", "NonFiniteGuard", "LatentTraversal", "SampleGrid",
     "StandDownAfterSetup", "ThrottledProgressBar",
-    "render_points", "to_grid",
+    "NoOpProfiler", "render_points", "skip_inherited_step_hooks", "to_grid",
 ]
