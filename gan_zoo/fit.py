@@ -40,9 +40,9 @@ from typing import Any, Optional
 import lightning as L
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
-from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.profilers import PassThroughProfiler
 
 import gan_zoo.data  # noqa: F401  (make the data modules importable by short class_path)
 import gan_zoo.models  # noqa: F401  (register every model)
