@@ -52,7 +52,6 @@ from gan_zoo.callbacks.dispatch import NoOpProfiler, skip_inherited_step_hooks
 from gan_zoo.callbacks.memory_format import ChannelsLast
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.callbacks.progress import ThrottledProgressBar
-from gan_zoo.callbacks.stand_down import StandDownAfterSetup
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
 from gan_zoo.hub import read_checkpoint
@@ -280,12 +279,10 @@ class GanZooCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """Lightning's trainer, with its default per-batch tqdm bar swapped for ``ThrottledProgressBar`` (a bar
-        the config names in ``trainer.callbacks`` is kept as it is), and without the ``compile`` and ``channels_last``
-        callbacks when they are off: Lightning calls every callback's hooks about 16 times a step, whether it
-        overrides them or not. For the same reason ``StandDownAfterSetup`` takes ``SaveConfigCallback`` and
-        ``ModelSummary``, which act only before the first step, out of the list while the training loop runs.
-        The per-step hooks a callback inherits empty are not called at all, and Lightning's default profiler is
-        replaced by one without a context manager per hook call (``gan_zoo.callbacks.dispatch``)."""
+        the config names in ``trainer.callbacks`` is kept as it is) and without the ``compile`` and ``channels_last``
+        callbacks when they are off. Lightning dispatches every callback's per-step hooks whether it overrides them
+        or not, so the ones a callback inherits empty are set aside, and Lightning's default profiler is replaced by
+        one without a context manager per hook call (``gan_zoo.callbacks.dispatch``)."""
         trainer = super().instantiate_trainer(**kwargs)
         optional = (CompileNets, ChannelsLast)
         trainer.callbacks[:] = [c for c in trainer.callbacks if not (isinstance(c, optional) and not c.enabled)]
@@ -295,7 +292,6 @@ class GanZooCLI(LightningCLI):
             for i, callback in enumerate(callbacks):
                 if type(callback) is TQDMProgressBar:  # the one Trainer added for enable_progress_bar=True
                     callbacks[i] = ThrottledProgressBar()
-        trainer.callbacks.append(StandDownAfterSetup())
         skip_inherited_step_hooks(trainer.callbacks)
         if type(trainer.profiler) is PassThroughProfiler:  # the default: none chosen with --trainer.profiler
             trainer.profiler = NoOpProfiler()

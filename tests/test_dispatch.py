@@ -5,6 +5,7 @@ implements still run on every step, and ``gan-zoo fit`` swaps Lightning's defaul
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.profilers import PassThroughProfiler, SimpleProfiler
@@ -81,13 +82,24 @@ def test_no_op_profiler_is_a_reusable_context_manager():
 
 def test_gan_zoo_fit_uses_the_no_op_profiler_and_skips_inherited_hooks(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cli = cli_main(["--config", DIGITS, "--trainer.max_steps=2", "--trainer.enable_progress_bar=false"], run=False)
+    cli = cli_main(["--config", DIGITS, "--trainer.max_steps=6", "--trainer.enable_progress_bar=false"], run=False)
     assert type(cli.trainer.profiler) is NoOpProfiler and isinstance(cli.trainer.profiler, PassThroughProfiler)
     names = {type(c).__name__: c for c in cli.trainer.callbacks}
-    assert {"GANCheckpoint", "SampleGrid", "NonFiniteGuard", "StandDownAfterSetup"} <= set(names)
-    assert names["StandDownAfterSetup"].on_train_batch_end is None
+    assert {"GANCheckpoint", "SampleGrid", "NonFiniteGuard", "SaveConfigCallback", "ModelSummary"} <= set(names)
     assert names["SampleGrid"].on_before_backward is None
     assert names["SampleGrid"].on_train_batch_end is not None  # it draws its grids there
+
+    profiler = RecordingProfiler()  # the same no-op, recording what Lightning wraps
+    cli.trainer.profiler = profiler
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)  # 3 batches
+    step_actions = [a for a in profiler.actions if a.startswith("[Callback]") and a.rsplit(".", 1)[-1] in STEP_HOOKS]
+    # Callbacks that act only before training (config.yaml, the model summary) are not called on any step...
+    assert not [a for a in step_actions if "SaveConfigCallback" in a or "ModelSummary" in a], step_actions
+    assert (Path(cli.trainer.log_dir) / "config.yaml").is_file()  # ...and did their work before the first one
+    for name in ("GANCheckpoint", "SampleGrid", "NonFiniteGuard"):  # the rest run on every step
+        ends = [a for a in step_actions if a.startswith(f"[Callback]{name}") and a.endswith(".on_train_batch_end")]
+        assert ends and sum(profiler.actions[a] for a in ends) == 3, (name, step_actions)
+        assert not [a for a in step_actions if a.startswith(f"[Callback]{name}") and not a.endswith(".on_train_batch_end")]
 
 
 def test_a_profiler_the_user_names_is_kept(tmp_path, monkeypatch):

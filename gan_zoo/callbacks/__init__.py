@@ -10,10 +10,9 @@ from gan_zoo.callbacks.metrics import MetricsCallback
 from gan_zoo.callbacks.nonfinite import NonFiniteGuard
 from gan_zoo.callbacks.progress import ThrottledProgressBar
 from gan_zoo.callbacks.sample_grid import SampleGrid, render_points, to_grid
-from gan_zoo.callbacks.stand_down import StandDownAfterSetup
 
 __all__ = [
     "GANCheckpoint", "ChannelsLast", "CompileNets", "ProgressiveGrowing", "MetricsCallback", "NonFiniteGuard", "LatentTraversal", "SampleGrid",
-    "StandDownAfterSetup", "ThrottledProgressBar",
+    "ThrottledProgressBar",
     "NoOpProfiler", "render_points", "skip_inherited_step_hooks", "to_grid",
 ]

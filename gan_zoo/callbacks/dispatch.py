@@ -2,11 +2,12 @@
 
 For every hook of every step, Lightning's ``_call_callback_hooks`` walks ``trainer.callbacks`` and, for each
 callback whose attribute is callable, reads its ``state_key``, the trainer's ``lightning_module`` and enters
-``trainer.profiler.profile(...)`` around the call: about 15 Python calls per callback per hook, with about
+``trainer.profiler.profile(...)`` around the call: about 20 Python calls per callback per hook, with about
 8 hooks a step (``on_train_batch_start``, ``on_before_backward`` / ``on_after_backward`` /
 ``on_before_optimizer_step`` for each of the two updates, ``on_train_batch_end``). Most callbacks implement one
 of those hooks and inherit ``Callback``'s empty body for the rest. Two things remove the wrapping where nothing
-runs inside it:
+runs inside it (a callback that acts only before training, such as LightningCLI's ``SaveConfigCallback`` or
+``ModelSummary``, then costs two built-in calls per hook):
 
 * ``skip_inherited_step_hooks``: a callback's per-step hook that is ``Callback``'s own no-op is set to ``None`` on
   the instance. Lightning skips attributes that are not callable (``if callable(fn)`` in ``_call_callback_hooks``),
@@ -18,7 +19,7 @@ runs inside it:
   ``gan-zoo fit`` uses it only where the trainer would use ``PassThroughProfiler``; ``--trainer.profiler simple``
   and the others are kept as chosen.
 
-Measured by ``benchmarks/python_calls.py`` and ``benchmarks/throughput.py`` (README, Speed).
+Measured by ``benchmarks/python_calls.py`` and ``benchmarks/throughput.py`` (README, Benchmarks).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from lightning.pytorch.profilers import PassThroughProfiler
 
 __all__ = ["NoOpProfiler", "STEP_HOOKS", "skip_inherited_step_hooks"]
 
-# The callback hooks Lightning calls on every training step (manual optimization: no on_before_zero_grad from the
-# loop, but a model may still call zero_grad through Lightning's optimizer wrapper, which dispatches it).
+# The callback hooks Lightning calls on every training step. on_before_zero_grad comes only from the
+# automatic-optimization loop (the zoo's models optimize manually); listed so a Trainer running such a model skips it too.
 STEP_HOOKS = (
     "on_train_batch_start",
     "on_before_backward",
