@@ -143,37 +143,79 @@ def test_nothing_logs_python_numbers_per_batch(name, tmp_path, monkeypatch):
     assert not numbers, f"{name}: Python numbers logged: {sorted(set(numbers))[:5]}"
 
 
-# ProGAN is left out: its tiny schedule puts milestone grids (a periodic read-back, like SampleGrid's every
-# N steps) inside the 13 guarded batches. Its per-batch logging is covered by the Python-number test above.
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("name", [m for m in list_models() if m != "progan"])
-def test_cuda_steps_run_under_sync_debug_mode_error(name, tmp_path):
-    """CUDA raises on any synchronising call (``.item()``, D2H copies, ...) made during the timed steps."""
+# The guarded cases: every model with its defaults, plus the opt-in paths that once read back per step.
+# ProGAN's schedule is stretched so that no milestone grid (a periodic read-back, like SampleGrid's every N
+# steps) falls inside the guarded batches: its 4x4 stage ends on the first batch (4 images) and the 8x8
+# fade-in's midpoint is at 104 images, past the 64 the run shows; the guarded batches fade in with α 0.04-0.3.
+GUARDED_CASES = {name: (name, {}) for name in list_models() if name != "progan"} | {
+    "progan": ("progan", {"stabilize_images": 4, "fade_in_images": 200}),
+    "began_lr_decay": ("began", {"lr_decay_patience": 1}),  # Sec. 4.1's decay on plateau, due almost every step
+}
+GUARD_FROM_BATCH = 3  # after warm-up (cuDNN autotuning, lazy allocations, the first log)
+
+
+def fit_guarded_case(case: str, tmp_path, device: str):
+    """Fit the case's tiny model for 16 batches of 4 on ``device``; on CUDA, batches 3-15 run under
+    ``set_sync_debug_mode("error")`` (every step hook of the model and of the callbacks included)."""
     import lightning as L
 
     from gan_zoo.data.in_memory import DeviceTensorLoader
 
     class SyncGuard(L.Callback):
+        def __init__(self):
+            self.guarded_images = []  # real images shown when each guarded batch starts
+
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            if batch_idx == 3:  # after warm-up (cuDNN autotuning, lazy allocations, the first log)
+            if batch_idx >= GUARD_FROM_BATCH:
+                self.guarded_images.append(getattr(pl_module, "num_images_shown", None))
+            if batch_idx == GUARD_FROM_BATCH and device == "cuda":
                 torch.cuda.set_sync_debug_mode("error")
 
         def on_train_end(self, trainer, pl_module):
-            torch.cuda.set_sync_debug_mode("default")
+            if device == "cuda":
+                torch.cuda.set_sync_debug_mode("default")
 
-    model = create_model(name, tiny=True, **({"ema_decay": 0.9} if name == "dcgan" else {}))
+    name, kwargs = GUARDED_CASES[case]
+    model = create_model(name, tiny=True, **({"ema_decay": 0.9} if name == "dcgan" else {}), **kwargs)
     shape = tuple(model.generator.image_shape)
-    images = torch.randint(0, 256, (64, *shape), dtype=torch.uint8, device="cuda")
-    labels = torch.randint(0, 10, (64,), device="cuda")
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (64, *shape), dtype=torch.uint8, generator=generator).to(device)
+    labels = torch.randint(0, 10, (64,), generator=generator).to(device)
+    guard = SyncGuard()
     trainer = tiny_trainer(
-        tmp_path, accelerator="gpu", max_epochs=1, log_every_n_steps=50, enable_progress_bar=True,
-        callbacks=[SyncGuard(), SampleGrid(every_n_g_steps=1000)],
+        tmp_path, accelerator="gpu" if device == "cuda" else "cpu", max_epochs=1, log_every_n_steps=50,
+        enable_progress_bar=True, callbacks=[guard, SampleGrid(every_n_g_steps=1000)],
     )
     try:
         trainer.fit(model, DeviceTensorLoader(images, labels, batch_size=4))
     finally:
-        torch.cuda.set_sync_debug_mode("default")
+        if device == "cuda":
+            torch.cuda.set_sync_debug_mode("default")
+    return model, guard
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("case", sorted(GUARDED_CASES))
+def test_cuda_steps_run_under_sync_debug_mode_error(case, tmp_path):
+    """CUDA raises on any synchronising call (``.item()``, D2H copies, ...) made during the guarded steps."""
+    model, _ = fit_guarded_case(case, tmp_path, "cuda")
     assert model.num_d_updates == 16
+
+
+def test_guarded_cases_reach_the_paths_they_guard(tmp_path):
+    """The CUDA test's opt-in cases, run on the CPU: ProGAN's guarded batches are inside a fade-in with no
+    milestone among them, and BEGAN's decay on plateau fires during the run (else the CUDA test of those
+    cases would pass without running the code that once read back)."""
+    model, guard = fit_guarded_case("progan", tmp_path / "progan", "cpu")
+    assert model.num_d_updates == 16
+    shown = guard.guarded_images + [model.num_images_shown]
+    milestones = [images for images, _ in model.schedule.milestones()]
+    assert not [m for m in milestones if shown[0] < m <= shown[-1]], (shown, milestones)
+    assert all(0.0 < model.schedule.at(n).alpha < 1.0 for n in shown[:-1]), shown  # every guarded batch fades in
+
+    model, _ = fit_guarded_case("began_lr_decay", tmp_path / "began", "cpu")
+    assert model.num_d_updates == 16
+    assert model._lr_decays_applied > 0 and int(model.lr_decays_applied) == model._lr_decays_applied
 
 
 def test_sync_free_ema_update_matches_averaged_model_bitwise():
