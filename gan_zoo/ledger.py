@@ -6,7 +6,10 @@ reference split, extractor and its sha256, seed), ``overrides`` (extra ``gan-zoo
 seed for each metric), ``tolerance`` (the range ``gan-zoo reproduce`` accepts), the two commands, and
 ``smoke: true`` for a CI smoke config (left out of the README table) — or ``status: not measured`` with a
 ``reason``. An entry may list ``seed_options`` (config options such as ``data.init_args.label_seed``) that
-take the seed's value too, beside ``--seed_everything``.
+take the seed's value too, beside ``--seed_everything``. An entry whose checkpoints keep an EMA generator says
+which generator it scored with ``generator: raw`` or ``generator: ema`` (its evaluate command then carries
+``--no-ema`` / ``--ema``, and ``gan-zoo reproduce`` passes the same flag); without it the checkpoint's default
+is scored (the EMA generator when one is kept).
 
 Protocol kinds: image protocols (``gan-zoo evaluate`` metrics from samples), ``kind: toy`` (mode coverage of
 2-D mixtures; precision / recall for the swiss roll) and ``kind: classification`` (``gan-zoo test``: a model with a held-out measure, the
@@ -28,7 +31,7 @@ from gan_zoo.errors import GanZooError
 
 __all__ = [
     "DEFAULT_LEDGER", "MEASURED", "NOT_MEASURED", "TOY_METRICS", "IMAGE_METRICS", "CLASSIFICATION_METRICS",
-    "protocol_metrics", "load_ledger", "find_entry",
+    "protocol_metrics", "load_ledger", "find_entry", "entry_use_ema",
     "model_configs", "render_markdown", "render_readme_table", "replace_readme_block", "README_BEGIN", "README_END",
 ]
 
@@ -86,11 +89,23 @@ def load_ledger(path: str | Path = DEFAULT_LEDGER) -> dict[str, Any]:
             _require(metric in allowed, where, f"metric {metric!r} is not one of {allowed}")
             _require(isinstance(values, list) and len(values) == len(seeds), where,
                      f"results.{metric} needs one value per seed ({len(seeds)})")
+        generator = entry.get("generator")
+        _require(generator in (None, "raw", "ema"), where, f"generator must be 'raw' or 'ema', got {generator!r}")
+        command = entry["evaluate_command"].split()
+        for flag, needs in (("--no-ema", "raw"), ("--ema", "ema")):
+            _require((flag in command) == (generator == needs), where,
+                     f"evaluate_command {'has' if flag in command else 'lacks'} {flag} but generator is {generator!r}: "
+                     f"set generator: {needs} with {flag} in the command (gan-zoo reproduce scores what generator names)")
         for metric, bounds in (entry.get("tolerance") or {}).items():
             _require(metric in entry["results"], where, f"tolerance on {metric!r}, which has no recorded result")
             _require(isinstance(bounds, dict) and set(bounds) <= {"min", "max"} and bounds, where,
                      f"tolerance.{metric} must be {{min: x}}, {{max: y}} or both")
     return ledger
+
+
+def entry_use_ema(entry: dict[str, Any]) -> bool | None:
+    """The generator an entry was scored with: False (raw), True (EMA) or None (the checkpoint's default)."""
+    return {"raw": False, "ema": True}.get(entry.get("generator"))
 
 
 def find_entry(ledger: dict[str, Any], config: str | Path) -> dict[str, Any]:

@@ -3,7 +3,8 @@
     gan-zoo reproduce configs/began/mnist.yaml [--seed 0] [--out runs/reproduce] [--ledger docs/results.yaml]
 
 trains the config with the ledger's overrides, budget (``max_steps``) and seed, evaluates the last
-checkpoint with the ledger's protocol, prints measured vs recorded values, and exits 0 when every
+checkpoint with the ledger's protocol (and the generator the entry names: ``generator: raw`` scores the raw
+generator of a checkpoint that keeps an EMA one, as ``gan-zoo evaluate --no-ema`` does), prints measured vs recorded values, and exits 0 when every
 metric with a tolerance falls inside it, 1 otherwise (2 for bad input).
 
 Metrics a protocol can name:
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.ledger import DEFAULT_LEDGER, MEASURED, find_entry, load_ledger
+from gan_zoo.ledger import DEFAULT_LEDGER, MEASURED, entry_use_ema, find_entry, load_ledger
 
 __all__ = ["fit_args", "train", "evaluate_args", "min_class_share", "measure", "check_tolerance", "reproduce_main"]
 
@@ -55,7 +56,7 @@ def train(entry: dict[str, Any], seed: int, out_dir: Path) -> tuple[Path, float]
     return ckpt, time.time() - start
 
 
-def _toy_metrics(ckpt: Path, protocol: dict[str, Any]) -> dict[str, float]:
+def _toy_metrics(ckpt: Path, protocol: dict[str, Any], use_ema: bool | None = None) -> dict[str, float]:
     """Mode coverage for a Gaussian mixture; precision and recall against a fresh draw (``reference_seed``, the
     same count) for a distribution without discrete modes (the swiss roll)."""
     from gan_zoo.data.toy import MODE_STD
@@ -64,7 +65,7 @@ def _toy_metrics(ckpt: Path, protocol: dict[str, Any]) -> dict[str, float]:
 
     model = load_gan_checkpoint(str(ckpt))
     num = int(protocol["num_samples"])
-    samples = model.sample(num, seed=int(protocol.get("seed", 0)))
+    samples = model.sample(num, seed=int(protocol.get("seed", 0)), use_ema=use_ema)
     if protocol["dataset"] not in MODE_STD:
         pr = toy_precision_recall(samples, protocol["dataset"], num, seed=int(protocol.get("reference_seed", 1)), k=int(protocol.get("k", 3)))
         return {"precision": pr.precision, "recall": pr.recall}
@@ -72,13 +73,16 @@ def _toy_metrics(ckpt: Path, protocol: dict[str, Any]) -> dict[str, float]:
     return {"modes_covered": float(cov.modes_covered), "high_quality_share": cov.high_quality}
 
 
-def evaluate_args(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None) -> list[str]:
-    """``gan-zoo evaluate`` arguments for an image protocol."""
+def evaluate_args(
+    ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None, use_ema: bool | None = None
+) -> list[str]:
+    """``gan-zoo evaluate`` arguments for an image protocol (``use_ema`` False / True: ``--no-ema`` / ``--ema``)."""
     args = [
         "--ckpt", str(ckpt), "--dataset", protocol["dataset"], "--metrics", *protocol["metrics"],
         "--num-samples", str(protocol["num_samples"]), "--num-real", str(protocol["num_real"]),
         "--reference", protocol.get("reference", "train"), "--seed", str(protocol.get("seed", 0)), "--out", str(out),
     ]
+    args += {None: [], False: ["--no-ema"], True: ["--ema"]}[use_ema]
     return args + (["--data-dir", data_dir] if data_dir else [])
 
 
@@ -99,9 +103,11 @@ def _classification_metrics(ckpt: Path, config: str, overrides: list[str], out: 
 
 def measure(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None, entry: dict[str, Any] | None = None) -> dict[str, float]:
     """Score a checkpoint with a ledger protocol: {metric: value}. A classification protocol needs the ledger
-    ``entry``: ``gan-zoo test`` runs on its config with the overrides it was trained with."""
+    ``entry``: ``gan-zoo test`` runs on its config with the overrides it was trained with. With an ``entry``, the
+    generator scored is the one it names (``generator: raw`` / ``ema``; else the checkpoint's default)."""
+    use_ema = None if entry is None else entry_use_ema(entry)
     if protocol.get("kind") == "toy":
-        return _toy_metrics(ckpt, protocol)
+        return _toy_metrics(ckpt, protocol, use_ema)
     if protocol.get("kind") == "classification":
         if entry is None:
             raise GanZooError("a classification protocol is scored with its entry's config; pass entry=")
@@ -109,7 +115,7 @@ def measure(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | Non
         return _classification_metrics(ckpt, entry["config"], overrides, out, data_dir)
     from gan_zoo.evaluate import evaluate_main
 
-    report = evaluate_main(evaluate_args(ckpt, protocol, out, data_dir))
+    report = evaluate_main(evaluate_args(ckpt, protocol, out, data_dir, use_ema))
     values = {name: float(r["value"]) for name, r in report["results"].items()}
     coverage = report["results"].get("class_coverage")
     if coverage is not None:

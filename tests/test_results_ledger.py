@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from gan_zoo.errors import GanZooError
@@ -82,6 +83,9 @@ def test_results_md_and_readme_are_generated_from_the_ledger(ledger):
         (lambda e: e.update(protocol="nope"), "unknown protocol"),
         (lambda e: e["tolerance"].update(bogus={"min": 1}), "no recorded result"),
         (lambda e: e.update(status="not measured", reason=""), "needs a reason"),
+        (lambda e: e.update(generator="both"), "generator must be 'raw' or 'ema'"),
+        (lambda e: e.update(evaluate_command=e["evaluate_command"] + " --no-ema"), "has --no-ema but generator is None"),
+        (lambda e: e.update(generator="ema"), "lacks --ema but generator is 'ema'"),
     ],
 )
 def test_bad_entries_are_named(ledger, tmp_path, mutate, message):
@@ -215,3 +219,56 @@ def test_toy_protocol_scores_the_swiss_roll_by_precision_and_recall(tmp_path, mo
     assert 0 < got["precision"] < 1 or 0 < got["recall"] < 1  # not a degenerate score
     ring = measure(ckpt, {"kind": "toy", "dataset": "gaussians8", "num_samples": 300}, tmp_path / "eval.json")
     assert set(ring) == {"modes_covered", "high_quality_share"}
+
+
+def _toy_checkpoint_with_ema(tmp_path) -> Path:
+    from gan_zoo.fit import cli_main
+
+    cli = cli_main(["--config", "configs/vanilla_gan/gaussians8.yaml", "--trainer.max_steps", "6",
+                    "--model.init_args.ema_decay", "0.5",
+                    "--model.init_args.generator.init_args.hidden", "[8]", "--model.init_args.discriminator.init_args.hidden", "[8]",
+                    "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"], run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return Path(cli.trainer.checkpoint_callback.last_model_path)
+
+
+def test_reproduce_scores_the_generator_the_entry_names(tmp_path, monkeypatch):
+    """``generator: raw`` scores the raw generator of a checkpoint that keeps an EMA one (the ledger's
+    ``--no-ema`` entries were once re-scored with the EMA generator by ``gan-zoo reproduce``), ``ema`` the EMA
+    one, and no field the checkpoint's default (the EMA one): on the toy path by sampling, on the image path
+    by the flag handed to ``gan-zoo evaluate``."""
+    import gan_zoo.evaluate
+    import gan_zoo.metrics.modes
+    from gan_zoo.hub import load_gan_checkpoint
+    from gan_zoo.reproduce import measure
+
+    monkeypatch.chdir(ROOT)
+    ckpt = _toy_checkpoint_with_ema(tmp_path)
+    model = load_gan_checkpoint(str(ckpt))
+    raw, ema = model.sample(400, seed=3, use_ema=False), model.sample(400, seed=3, use_ema=True)
+    assert not torch.equal(raw, ema)  # the two generators differ after 3 G updates at decay 0.5
+
+    scored = []
+    real_coverage = gan_zoo.metrics.modes.toy_mode_coverage
+
+    def recording_coverage(samples, *args):
+        scored.append(samples)
+        return real_coverage(samples, *args)
+
+    monkeypatch.setattr(gan_zoo.metrics.modes, "toy_mode_coverage", recording_coverage)
+    protocol = {"kind": "toy", "dataset": "gaussians8", "num_samples": 400, "seed": 3}
+    for entry, want in (({"generator": "raw"}, raw), ({"generator": "ema"}, ema), ({}, ema)):
+        measure(ckpt, protocol, tmp_path / "e.json", entry=entry)
+        assert torch.equal(scored[-1], want), entry
+
+    seen = []
+
+    def fake_evaluate(argv):
+        seen.append(argv)
+        return {"results": {"domain_is": {"value": 1.0}}}
+
+    monkeypatch.setattr(gan_zoo.evaluate, "evaluate_main", fake_evaluate)
+    image = {"dataset": "mnist", "metrics": ["domain_is"], "num_samples": 10, "num_real": 10}
+    for generator, flags in (("raw", ["--no-ema"]), ("ema", ["--ema"]), (None, [])):
+        measure(ckpt, image, tmp_path / "e.json", entry={"generator": generator} if generator else {})
+        assert [a for a in seen[-1] if a in ("--no-ema", "--ema")] == flags, seen[-1]
