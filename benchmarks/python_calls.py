@@ -46,6 +46,11 @@ def calls(section, model: str, steps: int) -> int:
 def breakdown(section, model: str, steps: int, within: str, depth: int) -> Counter:
     """{"file:function > file:function ...": calls} for every call made under a frame of function ``within``."""
     counts: Counter = Counter()
+    within_file, _, within_function = within.rpartition(":")  # "" when a bare function name
+
+    def is_within(frame) -> bool:
+        code = frame.f_code
+        return code.co_name == within_function and (not within_file or Path(code.co_filename).name == within_file)
 
     def label(frame) -> str:
         return f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"
@@ -54,7 +59,7 @@ def breakdown(section, model: str, steps: int, within: str, depth: int) -> Count
         if event not in ("call", "c_call"):
             return
         chain, current = [], frame
-        while current is not None and label(current) != within and current.f_code.co_name != within:
+        while current is not None and not is_within(current):
             chain.append(current)
             current = current.f_back
         if current is None:

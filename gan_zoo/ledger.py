@@ -6,10 +6,10 @@ reference split, extractor and its sha256, seed), ``overrides`` (extra ``gan-zoo
 seed for each metric), ``tolerance`` (the range ``gan-zoo reproduce`` accepts), the two commands, and
 ``smoke: true`` for a CI smoke config (left out of the README table) — or ``status: not measured`` with a
 ``reason``. An entry may list ``seed_options`` (config options such as ``data.init_args.label_seed``) that
-take the seed's value too, beside ``--seed_everything``. An entry whose checkpoints keep an EMA generator says
-which generator it scored with ``generator: raw`` or ``generator: ema`` (its evaluate command then carries
-``--no-ema`` / ``--ema``, and ``gan-zoo reproduce`` passes the same flag); without it the checkpoint's default
-is scored (the EMA generator when one is kept).
+take the seed's value too, beside ``--seed_everything``. The generator an entry scored is the one its evaluate
+command names: ``--no-ema`` (the raw generator of a checkpoint that keeps an EMA one), ``--ema``, or neither (the
+checkpoint's default, the EMA generator when one is kept); ``gan-zoo reproduce`` scores the same one
+(``entry_use_ema``).
 
 Protocol kinds: image protocols (``gan-zoo evaluate`` metrics from samples), ``kind: toy`` (mode coverage of
 2-D mixtures; precision / recall for the swiss roll) and ``kind: classification`` (``gan-zoo test``: a model with a held-out measure, the
@@ -89,13 +89,9 @@ def load_ledger(path: str | Path = DEFAULT_LEDGER) -> dict[str, Any]:
             _require(metric in allowed, where, f"metric {metric!r} is not one of {allowed}")
             _require(isinstance(values, list) and len(values) == len(seeds), where,
                      f"results.{metric} needs one value per seed ({len(seeds)})")
-        generator = entry.get("generator")
-        _require(generator in (None, "raw", "ema"), where, f"generator must be 'raw' or 'ema', got {generator!r}")
         command = entry["evaluate_command"].split()
-        for flag, needs in (("--no-ema", "raw"), ("--ema", "ema")):
-            _require((flag in command) == (generator == needs), where,
-                     f"evaluate_command {'has' if flag in command else 'lacks'} {flag} but generator is {generator!r}: "
-                     f"set generator: {needs} with {flag} in the command (gan-zoo reproduce scores what generator names)")
+        _require(not ("--ema" in command and "--no-ema" in command), where,
+                 "evaluate_command has both --ema and --no-ema; keep the one the results were scored with")
         for metric, bounds in (entry.get("tolerance") or {}).items():
             _require(metric in entry["results"], where, f"tolerance on {metric!r}, which has no recorded result")
             _require(isinstance(bounds, dict) and set(bounds) <= {"min", "max"} and bounds, where,
@@ -104,8 +100,10 @@ def load_ledger(path: str | Path = DEFAULT_LEDGER) -> dict[str, Any]:
 
 
 def entry_use_ema(entry: dict[str, Any]) -> bool | None:
-    """The generator an entry was scored with: False (raw), True (EMA) or None (the checkpoint's default)."""
-    return {"raw": False, "ema": True}.get(entry.get("generator"))
+    """The generator an entry was scored with, from its evaluate command: False (``--no-ema``, the raw
+    generator), True (``--ema``) or None (neither: the checkpoint's default)."""
+    command = str(entry.get("evaluate_command", "")).split()
+    return False if "--no-ema" in command else True if "--ema" in command else None
 
 
 def find_entry(ledger: dict[str, Any], config: str | Path) -> dict[str, Any]:

@@ -83,9 +83,7 @@ def test_results_md_and_readme_are_generated_from_the_ledger(ledger):
         (lambda e: e.update(protocol="nope"), "unknown protocol"),
         (lambda e: e["tolerance"].update(bogus={"min": 1}), "no recorded result"),
         (lambda e: e.update(status="not measured", reason=""), "needs a reason"),
-        (lambda e: e.update(generator="both"), "generator must be 'raw' or 'ema'"),
-        (lambda e: e.update(evaluate_command=e["evaluate_command"] + " --no-ema"), "has --no-ema but generator is None"),
-        (lambda e: e.update(generator="ema"), "lacks --ema but generator is 'ema'"),
+        (lambda e: e.update(evaluate_command=e["evaluate_command"] + " --ema --no-ema"), "both --ema and --no-ema"),
     ],
 )
 def test_bad_entries_are_named(ledger, tmp_path, mutate, message):
@@ -196,21 +194,27 @@ def test_reproduce_scores_a_classification_entry_with_gan_zoo_test(data_dir, tmp
 
 
 # ------------------------------------------------------------------ toy protocols
+def _toy_checkpoint(tmp_path, config: str, max_steps: int, *options: str) -> Path:
+    """A few steps of a toy config with 8-unit nets (plus ``options``); returns its last checkpoint."""
+    from gan_zoo.fit import cli_main
+
+    cli = cli_main(["--config", config, "--trainer.max_steps", str(max_steps), *options,
+                    "--model.init_args.generator.init_args.hidden", "[8]", "--model.init_args.discriminator.init_args.hidden", "[8]",
+                    "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"], run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return Path(cli.trainer.checkpoint_callback.last_model_path)
+
+
 def test_toy_protocol_scores_the_swiss_roll_by_precision_and_recall(tmp_path, monkeypatch):
     """A toy protocol on a distribution without modes (the swiss roll) reports precision and recall of the
     checkpoint's samples against a fresh draw with the protocol's reference seed; the mixtures keep mode coverage."""
     from gan_zoo.data import sample_toy
-    from gan_zoo.fit import cli_main
     from gan_zoo.hub import load_gan_checkpoint
     from gan_zoo.metrics import precision_recall
     from gan_zoo.reproduce import measure
 
     monkeypatch.chdir(ROOT)
-    cli = cli_main(["--config", "configs/vanilla_gan/swissroll.yaml", "--trainer.max_steps", "4",
-                    "--model.init_args.generator.init_args.hidden", "[8]", "--model.init_args.discriminator.init_args.hidden", "[8]",
-                    "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"], run=False)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    ckpt = Path(cli.trainer.checkpoint_callback.last_model_path)
+    ckpt = _toy_checkpoint(tmp_path, "configs/vanilla_gan/swissroll.yaml", 4)
     protocol = {"kind": "toy", "dataset": "swissroll", "num_samples": 300, "seed": 2, "reference_seed": 3, "k": 40}
     got = measure(ckpt, protocol, tmp_path / "eval.json")
     samples = load_gan_checkpoint(str(ckpt)).sample(300, seed=2)
@@ -221,29 +225,18 @@ def test_toy_protocol_scores_the_swiss_roll_by_precision_and_recall(tmp_path, mo
     assert set(ring) == {"modes_covered", "high_quality_share"}
 
 
-def _toy_checkpoint_with_ema(tmp_path) -> Path:
-    from gan_zoo.fit import cli_main
-
-    cli = cli_main(["--config", "configs/vanilla_gan/gaussians8.yaml", "--trainer.max_steps", "6",
-                    "--model.init_args.ema_decay", "0.5",
-                    "--model.init_args.generator.init_args.hidden", "[8]", "--model.init_args.discriminator.init_args.hidden", "[8]",
-                    "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"], run=False)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    return Path(cli.trainer.checkpoint_callback.last_model_path)
-
-
 def test_reproduce_scores_the_generator_the_entry_names(tmp_path, monkeypatch):
-    """``generator: raw`` scores the raw generator of a checkpoint that keeps an EMA one (the ledger's
-    ``--no-ema`` entries were once re-scored with the EMA generator by ``gan-zoo reproduce``), ``ema`` the EMA
-    one, and no field the checkpoint's default (the EMA one): on the toy path by sampling, on the image path
-    by the flag handed to ``gan-zoo evaluate``."""
+    """An entry evaluated with ``--no-ema`` is scored on the raw generator of a checkpoint that keeps an EMA
+    one (``gan-zoo reproduce`` once re-scored such entries with the EMA generator), ``--ema`` on the EMA one,
+    and neither on the checkpoint's default (the EMA one): on the toy path by sampling, on the image path by
+    the flag handed to ``gan-zoo evaluate``."""
     import gan_zoo.evaluate
     import gan_zoo.metrics.modes
     from gan_zoo.hub import load_gan_checkpoint
     from gan_zoo.reproduce import measure
 
     monkeypatch.chdir(ROOT)
-    ckpt = _toy_checkpoint_with_ema(tmp_path)
+    ckpt = _toy_checkpoint(tmp_path, "configs/vanilla_gan/gaussians8.yaml", 6, "--model.init_args.ema_decay", "0.5")
     model = load_gan_checkpoint(str(ckpt))
     raw, ema = model.sample(400, seed=3, use_ema=False), model.sample(400, seed=3, use_ema=True)
     assert not torch.equal(raw, ema)  # the two generators differ after 3 G updates at decay 0.5
@@ -257,7 +250,8 @@ def test_reproduce_scores_the_generator_the_entry_names(tmp_path, monkeypatch):
 
     monkeypatch.setattr(gan_zoo.metrics.modes, "toy_mode_coverage", recording_coverage)
     protocol = {"kind": "toy", "dataset": "gaussians8", "num_samples": 400, "seed": 3}
-    for entry, want in (({"generator": "raw"}, raw), ({"generator": "ema"}, ema), ({}, ema)):
+    for entry, want in (({"evaluate_command": "gan-zoo evaluate --ckpt CKPT --no-ema"}, raw),
+                        ({"evaluate_command": "gan-zoo evaluate --ckpt CKPT --ema"}, ema), ({}, ema)):
         measure(ckpt, protocol, tmp_path / "e.json", entry=entry)
         assert torch.equal(scored[-1], want), entry
 
@@ -269,6 +263,6 @@ def test_reproduce_scores_the_generator_the_entry_names(tmp_path, monkeypatch):
 
     monkeypatch.setattr(gan_zoo.evaluate, "evaluate_main", fake_evaluate)
     image = {"dataset": "mnist", "metrics": ["domain_is"], "num_samples": 10, "num_real": 10}
-    for generator, flags in (("raw", ["--no-ema"]), ("ema", ["--ema"]), (None, [])):
-        measure(ckpt, image, tmp_path / "e.json", entry={"generator": generator} if generator else {})
+    for flags in (["--no-ema"], ["--ema"], []):
+        measure(ckpt, image, tmp_path / "e.json", entry={"evaluate_command": " ".join(["gan-zoo evaluate", *flags])})
         assert [a for a in seen[-1] if a in ("--no-ema", "--ema")] == flags, seen[-1]
