@@ -63,6 +63,22 @@ def test_minibatch_wrapper_adds_o_to_any_features_net():
         MinibatchDiscriminator(nn.Linear(3, 1))
 
 
+def test_minibatch_layer_reads_the_last_hidden_layer_whatever_layer_feature_matching_reads():
+    # Sec. 3.2 puts o(x) before D's output layer; feature_layer only moves f(x) for feature matching (Sec. 3.1)
+    torch.manual_seed(0)
+    inner = DCGANDiscriminator(SHAPE, base_channels=4, feature_layer=0)
+    wrapped = MinibatchDiscriminator(inner, num_kernels=5, kernel_dim=2)
+    x = torch.randn(6, *SHAPE)
+    h = inner.body(x).flatten(1)  # the last conv stage's map, flattened: what DCGAN's own head reads
+    assert h.shape[1] != inner.features(x).shape[1]  # the first stage is another layer
+    assert wrapped.minibatch.in_features == h.shape[1] and wrapped.head.in_features == h.shape[1] + 5
+    torch.testing.assert_close(wrapped(x), wrapped.head(torch.cat([h, wrapped.minibatch(h)], 1)).squeeze(1))
+    torch.testing.assert_close(wrapped.features(x), inner.features(x))
+    wrapped(x).sum().backward()
+    no_grad = [name for name, p in inner.named_parameters() if name.startswith("body") and p.grad is None]
+    assert no_grad == []  # every conv stage shapes the logit
+
+
 def test_real_and_fake_batches_go_through_minibatch_discrimination_separately():
     model = build(minibatch_kernels=4, real_label=0.9)
     model.discriminator.eval()  # no batch-norm batch statistics: D sees exactly the batches it is given

@@ -7,8 +7,9 @@ switch chosen in YAML and each living in its own part:
   with f = ``features()`` of D (``DCGANDiscriminator(feature_layer=...)`` picks the layer). The real
   features are a fixed target (no graph); only G is updated in G's step.
 * **Minibatch discrimination** (Sec. 3.2), ``minibatch_kernels: B > 0``: D becomes
-  ``MinibatchDiscriminator(D, B, C)``: M_i = f(x_i) T, c_b(x_i, x_j) = exp(−‖M_{i,b} − M_{j,b}‖_L1),
-  o(x_i)_b = Σ_j c_b(x_i, x_j), and the logit is read from [f(x_i), o(x_i)]. D sees real and fake batches
+  ``MinibatchDiscriminator(D, B, C)``: M_i = h(x_i) T, c_b(x_i, x_j) = exp(−‖M_{i,b} − M_{j,b}‖_L1),
+  o(x_i)_b = Σ_j c_b(x_i, x_j), and the logit is read from [h(x_i), o(x_i)], h being D's last hidden layer
+  whatever layer feature matching reads. D sees real and fake batches
   in separate calls, so o(x_i) compares real with real and fake with fake, as in the paper.
 * **Historical averaging** (Sec. 3.3), ``d_historical_weight`` / ``g_historical_weight`` = λ > 0: each
   player's cost gets λ ‖θ − (1/t) Σ_{i≤t} θ[i]‖² (``regularizers.HistoricalAverage``: running means as
@@ -34,6 +35,8 @@ Deviations from the paper:
   dropout and Gaussian noise in D). Minibatch discrimination reads D's last conv map, flattened.
 * The sum in o(x_i) includes j = i (as the paper's equation); the authors' code leaves it out, a constant
   difference of 1 per kernel that the head's bias absorbs.
+* T starts from N(0, 0.05²) entries; the authors' code weight-normalises T's columns and sets their scale
+  from the first batch of data. Not reproduced: the scale is left for D to learn.
 * Adam(2e-4, β1 = 0.5) as in DCGAN; the authors' code uses lr 3e-4 for CIFAR-10.
 """
 

@@ -150,5 +150,8 @@ class DCGANDiscriminator(nn.Module):
     def features(self, x: Tensor) -> Tensor:
         return self.body[: self.feature_end](x).flatten(1)  # (B, width·s·s) of the chosen stage (feature matching)
 
+    def last_hidden(self, x: Tensor) -> Tensor:
+        return self.body(x).flatten(1)  # (B, width·s0·s0): the head's input, whatever ``feature_layer`` picks
+
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(x)).flatten()  # (B,) logits

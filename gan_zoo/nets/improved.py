@@ -50,7 +50,8 @@ class MinibatchDiscrimination(nn.Module):
     def __init__(self, in_features: int, num_kernels: int = 100, kernel_dim: int = 5) -> None:
         super().__init__()
         self.in_features, self.num_kernels, self.kernel_dim = in_features, num_kernels, kernel_dim
-        # N(0, 0.05) as in the authors' code: small projections keep c_b away from 0 at the start.
+        # N(0, 0.05²) entries; the authors' code instead weight-normalises T's columns and sets their scale from
+        # the first batch (not reproduced: D learns the scale; models/improved_gan.py, deviations).
         self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.05)
 
     def forward(self, features: Tensor) -> Tensor:
@@ -66,10 +67,13 @@ class MinibatchDiscrimination(nn.Module):
 class MinibatchDiscriminator(nn.Module):
     """Any discriminator with ``features(x) -> (n, F)`` plus minibatch discrimination before its last layer.
 
-    logit(x_i) = w · [f(x_i), o(f(x_i))] + b       (a new linear head over F + B features)
+    logit(x_i) = w · [h(x_i), o(h(x_i))] + b       (a new linear head over F + B features)
 
-    The wrapped net's own output layer is not used. ``features`` stays the wrapped net's ``f(x)`` (one
-    example at a time), so feature matching compares per-example statistics.
+    h is the wrapped net's last hidden layer, the input of its output layer (Sec. 3.2 places the minibatch
+    layer there): its ``last_hidden(x)`` where it has one (``DCGANDiscriminator``, whose ``features`` may be
+    an earlier layer picked for feature matching), else its ``features(x)``. The wrapped net's own output
+    layer is not used. ``features`` stays the wrapped net's ``f(x)`` (one example at a time), so feature
+    matching compares per-example statistics of the layer it was given.
 
     Args:
         discriminator: the wrapped net; needs ``features`` and an ``image_shape`` attribute (to size the head).
@@ -93,16 +97,20 @@ class MinibatchDiscriminator(nn.Module):
         was_training = self.discriminator.training
         self.discriminator.eval()  # no batch-norm statistics update from the dry run
         try:
-            return int(self.discriminator.features(torch.zeros(2, *self.image_shape)).shape[1])
+            return int(self.last_hidden(torch.zeros(2, *self.image_shape)).shape[1])
         finally:
             self.discriminator.train(was_training)
 
     def features(self, x: Tensor) -> Tensor:
         return self.discriminator.features(x)  # (n, F)
 
+    def last_hidden(self, x: Tensor) -> Tensor:
+        own = getattr(self.discriminator, "last_hidden", None)
+        return own(x) if callable(own) else self.discriminator.features(x)  # (n, F)
+
     def forward(self, x: Tensor) -> Tensor:
-        f = self.features(x)  # (n, F)
-        return self.head(torch.cat([f, self.minibatch(f)], dim=1)).squeeze(1)  # (n,) logits
+        h = self.last_hidden(x)  # (n, F)
+        return self.head(torch.cat([h, self.minibatch(h)], dim=1)).squeeze(1)  # (n,) logits
 
 
 # ------------------------------------------------------------------------------------------ virtual batch norm
