@@ -163,6 +163,13 @@ class HistoricalAverage(nn.Module):
         return torch.stack(terms).sum() if terms else torch.zeros(())
 
     @torch.no_grad()
+    def restart_(self, module: nn.Module) -> None:
+        """Start the history at the module's current parameters: mean ← θ, t ← 1 (a new fit from loaded weights)."""
+        self.count.fill_(1)
+        for p, m in zip(self._params(module), self.means()):
+            m.copy_(p.detach())
+
+    @torch.no_grad()
     def update_(self, module: nn.Module) -> None:
         """Average in the current parameters: mean ← mean + (θ − mean) / (t + 1); t ← t + 1. No host sync."""
         self.count += 1

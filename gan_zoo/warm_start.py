@@ -8,9 +8,10 @@ same shape, fine-tuning a shipped generator. It loads weights and nothing else:
 * ``SOURCE`` a ``.ckpt`` written by ``gan-zoo fit``: the model's whole state dict (G, D, the EMA of G, and
   model state such as BEGAN's k_t or ProGAN's images shown), read with ``weights_only=True``; an EMA the
   checkpoint lacks starts from the loaded G at its first update, one the config does not keep is dropped;
+  state derived from the source's past (ImprovedGAN's historical averages) restarts from the loaded weights;
 * ``SOURCE`` a pretrained generator (a name from ``gan_zoo.list_pretrained()``, a folder from
-  ``gan-zoo export``, ``hf://...``): G's weights, sha256-verified; D keeps its initialisation, and an EMA
-  of G starts from the loaded G at its first update.
+  ``gan-zoo export``, ``hf://...``): G's weights, sha256-verified; D keeps its initialisation, an EMA
+  of G starts from the loaded G at its first update, and historical averages from the weights as loaded.
 
 The optimizers, the trainer's step and epoch counters and the callbacks start fresh; the config's
 hyperparameters apply. The weights must fit the config's nets exactly (names and shapes), else one line
@@ -43,8 +44,14 @@ def load_initial_weights(model: nn.Module, source: str | os.PathLike) -> str:
         state = {k: v for k, v in state.items() if not k.startswith(EMA_PREFIX) or k in expected}
         fresh_ema = [k for k in expected if k.startswith(EMA_PREFIX) and k not in state]
         state |= {k: expected[k] for k in fresh_ema}
+        # State derived from the source's past (ImprovedGAN's historical averages) is not loaded, whether or not
+        # the source kept it: the config's model's entries stand in, and reset_on_warm_start() restarts them from
+        # the loaded weights below.
+        resets = tuple(model.warm_start_resets)
+        state |= {k: v for k, v in expected.items() if resets and k.startswith(resets)}
         _check_fits(state, expected, source)
         model.load_state_dict(state)
+        model.reset_on_warm_start()
         note = "; the EMA of G starts from it" if fresh_ema else ""
         return f"{path}: the model's state dict{note}"
     from gan_zoo.hub import load_pretrained
@@ -53,6 +60,7 @@ def load_initial_weights(model: nn.Module, source: str | os.PathLike) -> str:
     state = pretrained.generator.state_dict()
     _check_fits(state, model.generator.state_dict(), source, prefix="generator.")
     model.generator.load_state_dict(state)
+    model.reset_on_warm_start()
     return f"{source}: the generator's weights (D keeps its initialisation)"
 
 

@@ -87,3 +87,44 @@ def test_cli_warm_start_takes_new_hyperparameters_that_resuming_refuses(tmp_path
     assert (int(warm.model.d_updates), int(warm.model.g_updates)) == (4, 4)  # ...the model's own counters continue
     assert int(warm.model.generator_ema.n_averaged) == 1
     assert warm.model.hparams.ema_decay == 0.9
+
+
+def _assert_history_starts_at(history, module) -> None:
+    assert int(history.count) == 1  # t = 1: θ[1] is the loaded weights
+    for mean, p in zip(history.means(), module.parameters()):
+        assert torch.equal(mean, p.detach())
+    assert history.penalty(module).item() == 0.0
+
+
+def test_historical_averages_restart_at_the_loaded_weights(tmp_path):
+    # Salimans et al. 2016, Sec. 3.3: the average runs over the parameters this fit trains, from the ones it starts with
+    history = dict(minibatch_kernels=0, d_historical_weight=0.5, g_historical_weight=0.5)
+    torch.manual_seed(1)
+    source = create_model("improved_gan", tiny=True, **history)
+    with torch.no_grad():  # weights, and averages, unlike any fresh init
+        for p in source.parameters():
+            p.add_(torch.randn_like(p))
+        for buffer in (*source.d_history.means(), *source.g_history.means()):
+            buffer.add_(torch.randn_like(buffer))
+        source.d_history.count.fill_(7)
+    path = tmp_path / "with_history.ckpt"
+    torch.save({"state_dict": source.state_dict(), "hyper_parameters": {}}, path)
+    without = create_model("improved_gan", tiny=True, minibatch_kernels=0, d_historical_weight=0.0, g_historical_weight=0.0)
+    without.load_state_dict({k: v for k, v in source.state_dict().items() if "_history." not in k})
+    path_without = tmp_path / "without_history.ckpt"
+    torch.save({"state_dict": without.state_dict(), "hyper_parameters": {}}, path_without)
+
+    for ckpt in (path, path_without):  # the source's own averages are not carried over; none is no error
+        warm = create_model("improved_gan", tiny=True, **history)
+        load_initial_weights(warm, ckpt)
+        assert torch.equal(warm.generator.state_dict()["net.0.weight"], source.generator.state_dict()["net.0.weight"])
+        _assert_history_starts_at(warm.d_history, warm.discriminator)
+        _assert_history_starts_at(warm.g_history, warm.generator)
+
+    save_pretrained(source, tmp_path / "pretrained")  # G only: D keeps its initialisation, and its average too
+    torch.manual_seed(5)
+    warm = create_model("improved_gan", tiny=True, **history)
+    load_initial_weights(warm, tmp_path / "pretrained")
+    assert torch.equal(warm.generator.state_dict()["net.0.weight"], source.generator.state_dict()["net.0.weight"])
+    _assert_history_starts_at(warm.d_history, warm.discriminator)
+    _assert_history_starts_at(warm.g_history, warm.generator)

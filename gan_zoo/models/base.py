@@ -16,6 +16,8 @@ The contract a variant writes against (it reads like the paper's algorithm box):
   measured is parked in buffers or attributes for a later hook, and no loss function logs.
 * ``critic_steps()``: D steps per G step (a schedule may read the host counter ``num_g_updates``).
 * ``on_gan_fit_start()``: the variant's checks at fit start (e.g. the nets against the data module).
+* ``warm_start_resets`` / ``reset_on_warm_start()``: state derived from past weights (historical averages)
+  that ``--weights_from`` does not load but restarts from the loaded weights.
 * ``generate`` / ``discriminate`` / ``features``: how the nets are called (conditional variants pass
   labels). ``features(x, labels)`` are D's intermediate features for feature matching, minibatch
   discrimination and the semi-supervised GAN.
@@ -184,6 +186,9 @@ class GANModule(L.LightningModule):
     # Nets the loss differentiates twice (a gradient penalty's create_graph=True): torch.compile cannot
     # (AOTAutograd has no double backward), so ``callbacks.CompileNets`` leaves them eager.
     nets_differentiated_twice: tuple[str, ...] = ()
+    # State-dict prefixes of state derived from the weights' past (ImprovedGAN's historical averages): a warm
+    # start (``--weights_from``) does not load it but calls ``reset_on_warm_start()`` on the loaded weights.
+    warm_start_resets: tuple[str, ...] = ()
     default_g_optimizer: Callable[[Any], torch.optim.Optimizer] = staticmethod(adam(2e-4, (0.5, 0.999)))
     default_d_optimizer: Callable[[Any], torch.optim.Optimizer] = staticmethod(adam(2e-4, (0.5, 0.999)))
 
@@ -255,6 +260,9 @@ class GANModule(L.LightningModule):
 
     def on_gan_fit_start(self) -> None:
         """The variant's fit-start hook; runs after the base's (``self.trainer`` is attached)."""
+
+    def reset_on_warm_start(self) -> None:
+        """After ``--weights_from`` loaded weights: restart the state named by ``warm_start_resets`` from them."""
 
     # ------------------------------------------------------------------ the nets
     @property

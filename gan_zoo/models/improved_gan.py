@@ -113,9 +113,20 @@ class ImprovedGAN(VanillaGAN):
         self.d_history = HistoricalAverage(self.discriminator) if d_historical_weight > 0 else None
         self.g_history = HistoricalAverage(self.generator) if g_historical_weight > 0 else None
 
-    # ------------------------------------------------------------------ Sec. 3.5: the VBN reference batch
+    warm_start_resets = ("d_history.", "g_history.")
+
+    def reset_on_warm_start(self) -> None:
+        """θ[1] of each history is the weights a warm start loaded, not the initialisation they replaced."""
+        for history, player in ((self.d_history, self.discriminator), (self.g_history, self.generator)):
+            if history is not None:
+                history.restart_(player)
+
     def on_gan_fit_start(self) -> None:
         super().on_gan_fit_start()
+        self._draw_vbn_reference()
+
+    # ------------------------------------------------------------------ Sec. 3.5: the VBN reference batch
+    def _draw_vbn_reference(self) -> None:
         set_reference = getattr(self.generator, "set_reference", None)
         reference = getattr(self.generator, "reference_z", None)
         if reference is None or not callable(set_reference) or self.num_g_updates > 0:
