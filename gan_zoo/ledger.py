@@ -7,7 +7,8 @@ seed for each metric), ``tolerance`` (the range ``gan-zoo reproduce`` accepts), 
 ``smoke: true`` for a CI smoke config (left out of the README table) — or ``status: not measured`` with a
 ``reason``. An entry may list ``seed_options`` (config options such as ``data.init_args.label_seed``) that
 take the seed's value too, beside ``--seed_everything``. The generator an entry scored is the one its evaluate
-command names: ``--no-ema`` (the raw generator of a checkpoint that keeps an EMA one), ``--ema``, or neither (the
+command names: ``--no-ema`` (the raw generator of a checkpoint that keeps an EMA one), ``--ema``, a shipped
+generator (``--pretrained NAME``: raw or EMA as its registry entry's ``weights`` says), or none of these (the
 checkpoint's default, the EMA generator when one is kept); ``gan-zoo reproduce`` scores the same one
 (``entry_use_ema``).
 
@@ -101,9 +102,19 @@ def load_ledger(path: str | Path = DEFAULT_LEDGER) -> dict[str, Any]:
 
 def entry_use_ema(entry: dict[str, Any]) -> bool | None:
     """The generator an entry was scored with, from its evaluate command: False (``--no-ema``, the raw
-    generator), True (``--ema``) or None (neither: the checkpoint's default)."""
+    generator), True (``--ema``), the shipped file's generator for ``--pretrained NAME`` (its registry entry's
+    ``weights``: ``raw ...`` or ``ema ...``), or None (none of these: the checkpoint's default)."""
     command = str(entry.get("evaluate_command", "")).split()
-    return False if "--no-ema" in command else True if "--ema" in command else None
+    if "--no-ema" in command or "--ema" in command:
+        return "--ema" in command
+    if "--pretrained" in command[:-1]:
+        from gan_zoo.zoo import get_pretrained
+
+        weights = get_pretrained(command[command.index("--pretrained") + 1]).weights
+        if not weights.startswith(("raw ", "ema ")):
+            raise GanZooError(f"registry weights {weights!r} name neither the raw nor the EMA generator")
+        return weights.startswith("ema ")
+    return None
 
 
 def find_entry(ledger: dict[str, Any], config: str | Path) -> dict[str, Any]:

@@ -3,8 +3,9 @@
     gan-zoo reproduce configs/began/mnist.yaml [--seed 0] [--out runs/reproduce] [--ledger docs/results.yaml]
 
 trains the config with the ledger's overrides, budget (``max_steps``) and seed, evaluates the last
-checkpoint with the ledger's protocol (and the generator the entry's evaluate command names: with ``--no-ema``
-the raw generator of a checkpoint that keeps an EMA one), prints measured vs recorded values, and exits 0 when every
+checkpoint with the ledger's protocol (and the generator the entry's evaluate command names: with ``--no-ema``,
+or ``--pretrained NAME`` of a raw shipped generator, the raw generator of a checkpoint that keeps an EMA one;
+``gan_zoo.ledger.entry_use_ema``), prints measured vs recorded values, and exits 0 when every
 metric with a tolerance falls inside it, 1 otherwise (2 for bad input).
 
 Metrics a protocol can name:
@@ -104,7 +105,7 @@ def _classification_metrics(ckpt: Path, config: str, overrides: list[str], out: 
 def measure(ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None, entry: dict[str, Any] | None = None) -> dict[str, float]:
     """Score a checkpoint with a ledger protocol: {metric: value}. A classification protocol needs the ledger
     ``entry``: ``gan-zoo test`` runs on its config with the overrides it was trained with. With an ``entry``, the
-    generator scored is the one its evaluate command names (``--no-ema`` / ``--ema``; else the checkpoint's default)."""
+    generator scored is the one its evaluate command names (``entry_use_ema``; else the checkpoint's default)."""
     use_ema = None if entry is None else entry_use_ema(entry)
     if protocol.get("kind") == "toy":
         return _toy_metrics(ckpt, protocol, use_ema)

@@ -266,3 +266,21 @@ def test_reproduce_scores_the_generator_the_entry_names(tmp_path, monkeypatch):
     for flags in (["--no-ema"], ["--ema"], []):
         measure(ckpt, image, tmp_path / "e.json", entry={"evaluate_command": " ".join(["gan-zoo evaluate", *flags])})
         assert [a for a in seen[-1] if a in ("--no-ema", "--ema")] == flags, seen[-1]
+
+
+def test_an_entry_scored_on_a_shipped_generator_is_reproduced_on_the_same_generator(ledger):
+    """``--pretrained NAME`` scores the generator the shipped file holds (its registry ``weights``): ``gan-zoo
+    reproduce`` once scored the EMA generator of configs whose shipped one is raw (dcgan/mnist seed 1: FID 183
+    against 57 for its raw generator)."""
+    from gan_zoo.ledger import entry_use_ema
+    from gan_zoo.zoo import get_pretrained
+
+    shipped = [e for e in ledger["entries"] if "--pretrained" in str(e.get("evaluate_command", "")).split()]
+    assert shipped  # the ledger scores some entries on their shipped generator
+    for entry in shipped:
+        command = entry["evaluate_command"].split()
+        weights = get_pretrained(command[command.index("--pretrained") + 1]).weights  # "raw generator, float32"
+        assert entry_use_ema(entry) is (weights.split()[0] == "ema"), entry["config"]
+    assert entry_use_ema({"evaluate_command": "gan-zoo evaluate --pretrained dcgan-mnist --seed 0"}) is False
+    assert entry_use_ema({"evaluate_command": "gan-zoo evaluate --pretrained vanilla_gan-mnist --seed 0"}) is True
+    assert entry_use_ema({"evaluate_command": "gan-zoo evaluate --pretrained vanilla_gan-mnist --no-ema"}) is False
