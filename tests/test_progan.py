@@ -409,6 +409,19 @@ def test_data_of_another_size_is_rejected(tmp_path, data_dir):
         tiny_trainer(tmp_path, max_steps=2).fit(model, datamodule=dm)
 
 
+def test_a_group_size_that_does_not_divide_a_scheduled_batch_is_refused_before_training():
+    # the authors' group of 4 with the paper's batch 14 at 256² would fail only when the run got there
+    nets = {"image_shape": [1, 16, 16], "channel_base": 64, "max_channels": 8}
+    build = lambda group, sizes: create_model(  # noqa: E731
+        "progan", generator={"init_args": {"latent_dim": 8, **nets}},
+        discriminator={"init_args": {**nets, "mbstd_group_size": group}}, **{**SMALL, "batch_sizes": sizes},
+    )
+    with pytest.raises(GanZooError, match=r"batch size 6 at 16x16 is not a multiple of the discriminator's mbstd_group_size 4"):
+        build(4, {4: 8, 8: 8, 16: 6})
+    for group, sizes in ((4, {4: 8, 8: 12, 16: 4}), (4, {4: 8, 8: 8, 16: 3}), (None, {4: 8, 8: 8, 16: 6})):
+        build(group, sizes)  # multiples of the group; a batch smaller than the group is one group; the whole batch
+
+
 def test_celebahq1024_config_grows_to_1024_at_tiny_widths(tmp_path, image_folder):
     from gan_zoo.cli import cli_main
 

@@ -34,10 +34,15 @@ every sample grid and metric sees one image size through training; ``generate_at
 stage's own size (what D sees). Lightning's ``max_steps`` counts D and G steps (2 per batch).
 
 Deviations:
-* The optimizers' moments are kept across stages (the authors' code resets Adam at each new stage); the
-  blocks not yet in use get no gradient, so Adam leaves them untouched until their fade-in.
+* The optimizers' moments are kept across stages (the authors' code resets Adam whenever the level of
+  detail crosses an integer: at the start of each fade-in and of each stabilisation); the blocks not yet in
+  use get no gradient, so Adam leaves them untouched until their fade-in.
 * Batch sizes are per device; ``images_shown`` counts the images of every rank (b × world size per step).
-* G's output layer is linear as in the paper, so samples may leave [−1, 1] slightly.
+* G's output layer is linear as in the paper and D trains on it unclipped; samples (G in eval mode) are
+  clipped to [−1, 1], as the authors' code clips the images it writes.
+* G's first layer (the 4×4 "conv" on the 1×1 latent, a dense layer) has a bias per output unit, W₄·16 of them,
+  where the paper's conv and the authors' code have one per channel (W₄): a learned constant per position of
+  the 4×4 map. Kept because the shipped ``progan-fashion_mnist`` weights have that shape.
 * Minibatch stddev over the whole batch (the paper's text; the authors' code: groups of 4) — see
   ``gan_zoo.nets.progan``. Because it mixes the batch, the gradient penalty's per-sample gradients see the
   other interpolates through one scalar, as in the authors' code.
@@ -132,6 +137,16 @@ class ProGAN(GANModule):
             )
         except ValueError as err:
             raise GanZooError(f"ProGAN schedule: {err}") from None
+        group = getattr(getattr(d, "minibatch_std", None), "group_size", None)  # None: the whole batch
+        sizes = {r: self.schedule.batch_size_at(r) for r in resolutions}
+        uneven = [(r, b) for r, b in sizes.items() if group and b % min(group, b)]
+        if uneven:  # found here, not when the run reaches that resolution (the paper's 14 at 256², 6 at 512²)
+            r, b = uneven[0]
+            raise GanZooError(
+                f"ProGAN: the batch size {b} at {r}x{r} is not a multiple of the discriminator's mbstd_group_size "
+                f"{group}; set mbstd_group_size to a divisor of every scheduled batch size (or null: the whole batch), "
+                "or batch_sizes to multiples of it"
+            )
         # Training state: real images shown to D so far. The buffer goes into checkpoints; the host mirror
         # decides the stage and α without reading the device (read back once whenever a state dict loads).
         self.register_buffer("images_shown", torch.zeros((), dtype=torch.long))
