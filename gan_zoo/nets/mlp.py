@@ -83,7 +83,8 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(_FlatDiscriminator):
     """x (B, *image_shape) -> one logit per sample (B,). ``features`` gives the last hidden layer.
 
-    LeakyReLU(0.2) and dropout stand in for the paper's maxout + dropout (see the model's deviations).
+    LeakyReLU(0.2) and dropout: an alternative to the paper's maxout + dropout (``MaxoutDiscriminator``, the
+    vanilla GAN's default).
     """
 
     def __init__(
