@@ -128,3 +128,15 @@ def test_historical_averages_restart_at_the_loaded_weights(tmp_path):
     assert torch.equal(warm.generator.state_dict()["net.0.weight"], source.generator.state_dict()["net.0.weight"])
     _assert_history_starts_at(warm.d_history, warm.discriminator)
     _assert_history_starts_at(warm.g_history, warm.generator)
+
+
+def test_a_warm_started_wgan_critic_starts_inside_the_clipping_box(tmp_path):
+    # Arjovsky et al. 2017, Alg. 1: every critic evaluated has w in [-c, c], the loaded one too
+    trained, path = _tiny_checkpoint(tmp_path)  # DCGAN weights of order 1, far outside [-0.01, 0.01]
+    wgan = create_model("wgan", tiny=True)
+    c = wgan.hparams.clip_value
+    assert max(p.abs().max().item() for p in trained.discriminator.parameters()) > 10 * c
+    load_initial_weights(wgan, path)
+    for name, p in wgan.discriminator.named_parameters():
+        torch.testing.assert_close(p.detach(), trained.discriminator.state_dict()[name].clamp(-c, c), rtol=0, atol=0)
+    assert torch.equal(wgan.generator.state_dict()["net.0.weight"], trained.generator.state_dict()["net.0.weight"])  # G unclipped

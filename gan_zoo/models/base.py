@@ -17,7 +17,8 @@ The contract a variant writes against (it reads like the paper's algorithm box):
 * ``critic_steps()``: D steps per G step (a schedule may read the host counter ``num_g_updates``).
 * ``on_gan_fit_start()``: the variant's checks at fit start (e.g. the nets against the data module).
 * ``warm_start_resets`` / ``reset_on_warm_start()``: state derived from past weights (historical averages)
-  that ``--weights_from`` does not load but restarts from the loaded weights.
+  that ``--weights_from`` does not load but restarts from the loaded weights, and constraints the loaded
+  weights must meet (WGAN's clipping box).
 * ``generate`` / ``discriminate`` / ``features``: how the nets are called (conditional variants pass
   labels). ``features(x, labels)`` are D's intermediate features for feature matching, minibatch
   discrimination and the semi-supervised GAN.
@@ -262,7 +263,8 @@ class GANModule(L.LightningModule):
         """The variant's fit-start hook; runs after the base's (``self.trainer`` is attached)."""
 
     def reset_on_warm_start(self) -> None:
-        """After ``--weights_from`` loaded weights: restart the state named by ``warm_start_resets`` from them."""
+        """After ``--weights_from`` loaded weights: restart the state named by ``warm_start_resets`` from them,
+        and restore what the variant keeps true of its weights (WGAN's clipped critic)."""
 
     # ------------------------------------------------------------------ the nets
     @property

@@ -94,6 +94,9 @@ class WGAN(GANModule):
     def after_d_step(self, stats: StepStats) -> None:
         clip_weights_(self.discriminator, self.hparams.clip_value)  # Alg. 1 line 7
 
+    def reset_on_warm_start(self) -> None:
+        clip_weights_(self.discriminator, self.hparams.clip_value)  # loaded weights: back inside W too
+
     def critic_steps(self) -> int:
         if self.hparams.reference_schedule:
             return reference_critic_steps(self.num_g_updates, self.hparams.n_critic)
