@@ -63,12 +63,14 @@ class DDPReport(__import__("lightning").Callback):
 
     def on_train_end(self, trainer, pl_module) -> None:
         flat = lambda m: torch.cat([p.detach().flatten().cpu() for p in m.parameters()])  # noqa: E731
+        lrs = [group["lr"] for optimizer in trainer.optimizers for group in optimizer.param_groups]
         torch.save({"z": self.z, "g": flat(pl_module.generator), "d": flat(pl_module.discriminator),
-                    "g_updates": pl_module.num_g_updates}, f"{self.path}.rank{trainer.global_rank}.pt")
+                    "g_updates": pl_module.num_g_updates, "lrs": lrs, "k": getattr(pl_module, "k", None)},
+                   f"{self.path}.rank{trainer.global_rank}.pt")
 
 
-def _ddp_worker(rank: int, world_size: int, port: int, out_dir: str, names: list[str]) -> None:
-    """One process of a 2-process gloo group that trains every named model in turn. The environment says
+def _ddp_worker(rank: int, world_size: int, port: int, out_dir: str, cases: list[tuple[str, str, dict]]) -> None:
+    """One process of a 2-process gloo group that trains every (label, model, overrides) case in turn. The environment says
     the processes exist already (LOCAL_RANK set), so Lightning joins them instead of launching its own;
     the process group is made once and reused by every Trainer (one start-up for all models)."""
     import os
@@ -81,20 +83,24 @@ def _ddp_worker(rank: int, world_size: int, port: int, out_dir: str, names: list
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world_size),
                       RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0")
     torch.set_num_threads(1)
-    for name in names:
+    for label, name, overrides in cases:
         L.seed_everything(0, verbose=False)  # every rank alike, as Lightning seeds them
-        model = create_model(name, tiny=True)
+        model = create_model(name, tiny=True, **overrides)
         shape = tuple(model.generator.image_shape)
         num_classes = model.generator.num_classes if get_model_spec(name).conditional else 10
         trainer = L.Trainer(
             accelerator="cpu", devices=world_size, strategy="ddp_find_unused_parameters_true", max_steps=6,
             logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-            default_root_dir=out_dir, callbacks=[DDPReport(f"{out_dir}/{name}")],
+            default_root_dir=out_dir, callbacks=[DDPReport(f"{out_dir}/{label}")],
         )
         trainer.fit(model, random_loader(shape, n=64, batch_size=4, num_classes=num_classes))
 
 
 DDP_SWEEP_TIMEOUT_S = 300
+# Beside every model's defaults: state a variant updates from what a step measured must stay alike on all
+# ranks (BEGAN's k_t and its lr decay on plateau, here due at every stalled step: each rank once decided
+# from its own shard's energies).
+EXTRA_CASES = [("began_lr_decay", "began", {"lambda_k": 0.05, "lr_decay_patience": 1})]
 
 
 def test_every_registered_model_under_two_process_ddp(tmp_path):
@@ -106,20 +112,23 @@ def test_every_registered_model_under_two_process_ddp(tmp_path):
 
     from gan_zoo import list_models
 
-    names = list_models()
+    cases = [(name, name, {}) for name in list_models()] + EXTRA_CASES
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    context = mp.start_processes(_ddp_worker, args=(2, port, str(tmp_path), names), nprocs=2, join=False)
+    context = mp.start_processes(_ddp_worker, args=(2, port, str(tmp_path), cases), nprocs=2, join=False)
     deadline = time.monotonic() + DDP_SWEEP_TIMEOUT_S  # a rank stuck in a collective must fail, not hang CI
     while not context.join(timeout=5):
         if time.monotonic() > deadline:
             for process in context.processes:
                 process.kill()
             done = sorted(p.name.split(".rank")[0] for p in tmp_path.glob("*.rank0.pt"))
-            pytest.fail(f"DDP sweep hung after {DDP_SWEEP_TIMEOUT_S} s; finished: {done} of {names}")
-    for name in names:
+            pytest.fail(f"DDP sweep hung after {DDP_SWEEP_TIMEOUT_S} s; finished: {done} of {[c[0] for c in cases]}")
+    for name, _, _ in cases:
         r0, r1 = (torch.load(tmp_path / f"{name}.rank{r}.pt", weights_only=True) for r in (0, 1))
         assert r0["g_updates"] == r1["g_updates"] >= 1, name
         assert torch.equal(r0["g"], r1["g"]) and torch.equal(r0["d"], r1["d"]), f"{name}: ranks diverged"
+        assert r0["lrs"] == r1["lrs"] and (r0["k"] is None or torch.equal(r0["k"], r1["k"])), f"{name}: ranks diverged"
         assert not torch.equal(r0["z"], r1["z"]), f"{name}: both ranks drew the same z"
+    decayed = torch.load(tmp_path / "began_lr_decay.rank0.pt", weights_only=True)
+    assert 0 < decayed["k"] < 1 and decayed["lrs"] != torch.load(tmp_path / "began.rank0.pt", weights_only=True)["lrs"]

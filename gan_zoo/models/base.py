@@ -340,6 +340,15 @@ class GANModule(L.LightningModule):
         finally:
             net.train(was_training)
 
+    def mean_over_ranks(self, values: Tensor) -> Tensor:
+        """``values`` averaged over the data-parallel ranks (one all-reduce on the device, no host sync): what a
+        step measured on the whole minibatch, for state every rank must keep alike (BEGAN's k_t). Unchanged
+        in a single process or outside a Trainer."""
+        trainer = self._trainer
+        if trainer is None or trainer.world_size == 1:
+            return values
+        return trainer.strategy.reduce(values.clone(), reduce_op="mean")  # the reduce works in place
+
     # ------------------------------------------------------------------ base behaviour (final)
     def on_fit_start(self) -> None:
         self._frozen_during.clear()  # a new fit has new optimizers (ids may be reused)

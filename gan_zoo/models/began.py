@@ -227,10 +227,14 @@ class BEGAN(GANModule):
         return stats | self.d_update(lambda: self.d_loss(real, fake_for_d, labels))
 
     def after_d_step(self, stats: StepStats) -> None:
+        # Eq. 4 and M_global read L(x) and L(G(z)) of the whole minibatch; under DDP each rank measured its own
+        # shard, and ranks with their own k_t (or their own lr decays) would train different models.
+        energies = self.mean_over_ranks(torch.stack([stats["loss_real"], stats["loss_fake"]]))  # (2,)
+        loss_real, loss_fake = energies[0], energies[1]
         gamma = self.hparams.gamma
-        self.k.copy_(update_k(self.k, gamma, self.hparams.lambda_k, stats["loss_real"], stats["loss_fake"]))
+        self.k.copy_(update_k(self.k, gamma, self.hparams.lambda_k, loss_real, loss_fake))
         if self.hparams.lr_decay_patience is not None:
-            self._decay_on_plateau(stats["m_global"])
+            self._decay_on_plateau(m_global(loss_real, loss_fake, gamma))
 
     def _decay_on_plateau(self, measure: Tensor) -> None:
         """``plateau_step`` on the device, so no D step waits for the GPU. Decays that fall due are counted in
@@ -239,7 +243,10 @@ class BEGAN(GANModule):
         the CPU, usually a step or two later on a GPU (immaterial against a patience of thousands). Both counts
         only grow, so a copy that lands late cannot apply a decay twice; ``lr_decays_applied`` is their host
         side, checkpointed, and a decay due but not yet applied when a checkpoint is written is applied after
-        resuming."""
+        resuming. Under DDP every rank counts the same decays (``after_d_step`` averages the energies over the
+        ranks first), but on GPUs each rank's copy may land a step apart, so for that step the ranks' learning
+        rates can differ (CPU/gloo ranks apply it in the same step, ``tests/test_distributed.py``; multi-GPU
+        not run)."""
         best, stalled, due = plateau_step(measure, self.best_m_global, self.steps_since_best, self.hparams.lr_decay_patience)
         self.best_m_global.copy_(best)
         self.steps_since_best.copy_(stalled)
