@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.outputs import check_output_file
 
 __all__ = ["export_main", "sample_main", "pretrained_main"]
 
@@ -27,7 +28,13 @@ def export_main(argv: list[str]) -> None:
     parser.add_argument("--no-ema", action="store_true", help="export the raw generator even if an EMA is kept")
     parser.add_argument("--dtype", choices=["float32", "float16"], default="float32",
                         help="storage precision of the weights (float16: half the size)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an export already in --out")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise GanZooError(f"--out {out} is a file; export writes a folder (config.yaml, generator.safetensors)")
+    if (out / "config.yaml").exists() and not args.overwrite:
+        raise GanZooError(f"--out {out} already holds an export; choose another folder or pass --overwrite to replace it")
     model = load_gan_checkpoint(args.ckpt)
     out = save_pretrained(model, args.out, use_ema=False if args.no_ema else None, dtype=args.dtype)
     print(f"wrote {out / 'config.yaml'} and {out / 'generator.safetensors'}")
@@ -87,7 +94,7 @@ def sample_main(argv: list[str]) -> None:
         raise GanZooError(f"--steps must be at least 2, got {args.steps}")
     if not args.out.lower().endswith(".png"):
         raise GanZooError(f"--out must name a .png file, got {args.out!r}")
-    out = Path(args.out)
+    out = check_output_file(args.out, "--out")  # before loading and sampling
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt)
         sample = model.sample  # GANModule.sample: the protocol a pretrained generator copies

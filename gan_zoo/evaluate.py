@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.outputs import check_output_file, write_atomic
 from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.reference import DOMAINS, REFERENCE_DATASETS, load_split
 from gan_zoo.metrics.driver import score_generator
@@ -64,6 +65,8 @@ def _load_model(args: argparse.Namespace):
 
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt, map_location=args.device)
+        if args.use_ema and model.generator_ema is None:
+            raise GanZooError(f"--ema: {args.ckpt} keeps no EMA generator (its fit had no ema_decay); drop --ema")
         return model, f"{type(model).__name__} from {args.ckpt}"
     if args.use_ema is not None:
         raise GanZooError("--ema/--no-ema apply to --ckpt only; a pretrained folder holds one generator")
@@ -98,6 +101,7 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         raise GanZooError(
             f"{domain_metrics} need an MNIST-family dataset ({sorted(DOMAINS)}); for {ns.dataset} use --metrics fid is"
         )
+    out = check_output_file(_report_path(ns), "--out")  # before minutes of sampling and scoring
     model, source = _load_model(ns)
     suite = MetricSuite(
         ns.metrics, domain=ns.dataset if ns.dataset in DOMAINS else None, inception_weights=ns.inception_weights,
@@ -121,15 +125,17 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         "seconds": round(time.time() - start_time, 2),
         "results": {name: r.as_dict() for name, r in results.items()},
     }
-    if ns.out:
-        out = Path(ns.out)
-    elif ns.ckpt:
-        out = Path(ns.ckpt).with_suffix(".eval.json")
-    elif Path(ns.pretrained).is_dir() and "://" not in ns.pretrained:
-        out = Path(ns.pretrained) / "eval.json"
-    else:  # a registry name or a remote source: never write into the package or a cache
-        out = Path(ns.pretrained.split("://")[-1].replace("/", "_") + ".eval.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_atomic(out, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
     print(f"report: {out}")
     return report
+
+
+def _report_path(ns: argparse.Namespace) -> Path:
+    """Where the JSON report goes: ``--out``, else beside the checkpoint or in the pretrained folder."""
+    if ns.out:
+        return Path(ns.out)
+    if ns.ckpt:
+        return Path(ns.ckpt).with_suffix(".eval.json")
+    if Path(ns.pretrained).is_dir() and "://" not in ns.pretrained:
+        return Path(ns.pretrained) / "eval.json"
+    return Path(ns.pretrained.split("://")[-1].replace("/", "_") + ".eval.json")  # never into the package or a cache

@@ -54,7 +54,7 @@ def save_pretrained(
     float32 parameters; samples then differ from the model's by about 1e-3). Integer buffers keep theirs.
 
     Files are written to temporary names and renamed only when complete; an existing folder's files are
-    replaced only by a complete new pair.
+    replaced only by a complete new pair (``gan-zoo export`` replaces an export only with ``--overwrite``).
     """
     directory = Path(directory)
     check_exportable = getattr(model, "check_exportable", None)  # ProGAN: only a fully grown generator
@@ -263,6 +263,9 @@ def read_checkpoint(path: str | os.PathLike, what: str = "checkpoint", required:
     A missing, truncated or foreign file, or a pickle that asks to run code, is a one-line ``GanZooError``.
     """
     path = Path(path)
+    exported = " (the folder `gan-zoo export` writes loads with --pretrained)"
+    if path.is_dir():
+        raise GanZooError(f"{what} {path} is a folder; pass the path of a .ckpt written by `gan-zoo fit`{exported}")
     if not path.is_file():
         raise GanZooError(f"{what} {path} does not exist; pass the path of a .ckpt written by `gan-zoo fit`")
     try:
@@ -275,6 +278,7 @@ def read_checkpoint(path: str | os.PathLike, what: str = "checkpoint", required:
         raise GanZooError(
             f"cannot read {what} {path} as a weights-only gan-zoo checkpoint ({type(err).__name__}: "
             f"{first_line.strip()[:160]}); the file is truncated or not a .ckpt written by `gan-zoo fit`"
+            + (exported if path.suffix == ".safetensors" else "")
         ) from None
     return checkpoint
 
@@ -288,7 +292,7 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     from gan_zoo.models.base import GANModule
     from gan_zoo.registry import resolve_gan_zoo_class
 
-    checkpoint = read_checkpoint(path)
-    class_path = checkpoint.get("hyper_parameters", {}).get("_class_path", "")
+    checkpoint = read_checkpoint(path, required=("state_dict", "hyper_parameters"))
+    class_path = checkpoint["hyper_parameters"].get("_class_path", "")
     cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
     return cls.load_from_checkpoint(path, map_location=map_location).eval()

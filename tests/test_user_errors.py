@@ -146,6 +146,23 @@ CASES = [
     Case("sample_pretrained_without_sha256", lambda f, out: ["sample", "--pretrained", str(f["pretrained_no_sha"]),
                                                              "--out", str(out / "g.png")],
          ("weights_sha256",), lambda f, out: [out / "g.png"]),
+    Case("batch_size_zero", fit("--data.init_args.batch_size=0"), ("batch_size must be >= 1",), run_folder),
+    Case("limit_samples_zero", fit("--data.init_args.limit_samples=0"), ("limit_samples must be >= 1",), run_folder),
+    Case("evaluate_ema_without_ema", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--ema", "--dataset", "mnist",
+                                                     "--out", str(out / "r.json")],
+         ("keeps no EMA", "drop --ema"), lambda f, out: [out / "r.json"]),
+    Case("evaluate_out_is_a_folder", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset", "mnist",
+                                                     "--out", str(f["root"])], ("is a folder", "--out")),
+    Case("evaluate_out_below_a_file", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset", "mnist",
+                                                      "--out", str(f["file"] / "r.json")], ("a_file is a file", "--out")),
+    Case("sample_out_below_a_file", lambda f, out: ["sample", "--ckpt", str(f["dcgan"]), "--out", str(f["file"] / "g.png")],
+         ("a_file is a file", "--out")),
+    Case("sample_ckpt_is_an_export", lambda f, out: ["sample", "--ckpt", str(f["pretrained_no_sha"]), "--out", str(out / "g.png")],
+         ("is a folder", "--pretrained"), lambda f, out: [out / "g.png"]),
+    Case("export_out_is_a_file", lambda f, out: ["export", "--ckpt", str(f["dcgan"]), "--out", str(f["file"])],
+         ("a_file is a file", "writes a folder")),
+    Case("export_over_an_export", lambda f, out: ["export", "--ckpt", str(f["wgan"]), "--out", str(f["pretrained_no_sha"])],
+         ("already holds an export", "--overwrite")),
 ]
 if not torch.cuda.is_available():  # on a machine with a GPU this is no error
     CASES.append(Case("gpu_without_gpu", fit("--trainer.accelerator=gpu"), ("gpu", "--trainer.accelerator auto"), run_folder))
@@ -166,6 +183,34 @@ def test_user_error_is_one_line_and_exit_2(case: Case, files, tmp_path, capfd, m
         assert word in lines[0], (word, lines[0])
     for path in case.absent(files, out):
         assert not path.exists(), f"{path} exists after: {lines[0]}"
+
+
+def test_an_export_is_replaced_only_with_overwrite(files, tmp_path):
+    folder = tmp_path / "export"
+    main(["export", "--ckpt", str(files["dcgan"]), "--out", str(folder)])
+    first = (folder / "generator.safetensors").read_bytes()
+    with pytest.raises(SystemExit) as refused:  # the one-line error (checked in the table above)
+        main(["export", "--ckpt", str(files["wgan"]), "--out", str(folder)])
+    assert refused.value.code == 2
+    assert (folder / "generator.safetensors").read_bytes() == first  # untouched
+    main(["export", "--ckpt", str(files["wgan"]), "--out", str(folder), "--overwrite"])
+    assert (folder / "generator.safetensors").read_bytes() != first
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_its_temporary(tmp_path):
+    from gan_zoo.outputs import write_atomic
+
+    target = tmp_path / "report.json"
+
+    def half_then_fail(tmp: Path) -> None:
+        tmp.write_text("{half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, half_then_fail)
+    assert list(tmp_path.iterdir()) == []  # no report.json, no .report.json.tmp
+    write_atomic(target, lambda tmp: tmp.write_text("{}"))
+    assert target.read_text() == "{}" and list(tmp_path.iterdir()) == [target]
 
 
 def test_load_gan_checkpoint_refuses_a_pickle_payload(files):

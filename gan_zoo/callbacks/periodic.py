@@ -20,7 +20,6 @@ A subclass writes ``run(trainer, pl_module)``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import lightning as L
@@ -29,6 +28,7 @@ from torch import Tensor
 from torchvision.utils import save_image
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.outputs import write_atomic
 
 __all__ = ["PeriodicCallback", "save_png_atomic", "run_dir"]
 
@@ -45,10 +45,7 @@ def run_dir(trainer: L.Trainer) -> Path:
 
 def save_png_atomic(image: Tensor, path: Path) -> None:
     """Write the PNG to a temporary name and rename, so a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_image(image, tmp, format="png")
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: save_image(image, tmp, format="png"))
 
 
 class PeriodicCallback(L.Callback):

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torchvision import transforms as T
 
 from gan_zoo.data.in_memory import DeviceTensorLoader
+from gan_zoo.errors import GanZooError
 
 __all__ = ["GANDataModule", "resolve_data_dir", "image_transform", "pil_steps", "default_num_workers"]
 
@@ -110,6 +111,13 @@ class GANDataModule(L.LightningDataModule):
         prefetch_factor: int = 2,
     ) -> None:
         super().__init__()
+        # checked here, so the CLI refuses them before any run folder exists
+        if batch_size < 1:
+            raise GanZooError(f"data batch_size must be >= 1, got {batch_size}")
+        if limit_samples is not None and limit_samples < 1:
+            raise GanZooError(f"data limit_samples must be >= 1 (or null: the whole set), got {limit_samples}")
+        if num_workers is not None and num_workers < 0:
+            raise GanZooError(f"data num_workers must be >= 0 (or null: chosen for the machine), got {num_workers}")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.limit_samples = limit_samples
