@@ -8,11 +8,12 @@ exit with status 2; Ctrl-C / SIGTERM print one line and exit 130 / 143. It sits 
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.fit import UNOFFERED_SUBCOMMANDS, cli_main
+from gan_zoo.fit import UNOFFERED_SUBCOMMANDS, GanZooCLI, cli_main
 
 __all__ = ["EXTRA_COMMANDS", "cli_main", "main"]
 
@@ -50,6 +51,7 @@ def _reproduce(argv: list[str]) -> None:
 
 
 # Subcommands outside LightningCLI: name -> function(argv).
+LIGHTNING_SUBCOMMANDS = tuple(GanZooCLI.subcommands())  # fit, validate, test
 EXTRA_COMMANDS = {"export": _export, "sample": _sample, "evaluate": _evaluate, "pretrained": _pretrained, "reproduce": _reproduce}
 
 
@@ -81,6 +83,11 @@ def main(args: list[str] | None = None) -> None:
             EXTRA_COMMANDS[argv[0]](argv[1:])
         elif argv and argv[0] in UNOFFERED_SUBCOMMANDS:
             raise GanZooError(f"`gan-zoo {argv[0]}` is not offered: {UNOFFERED_SUBCOMMANDS[argv[0]]}")
+        elif argv and not argv[0].startswith("-") and argv[0] not in LIGHTNING_SUBCOMMANDS:
+            known = [*LIGHTNING_SUBCOMMANDS, *EXTRA_COMMANDS]
+            close = difflib.get_close_matches(argv[0], known, n=1)
+            hint = f"did you mean `gan-zoo {close[0]}`? " if close else ""
+            raise GanZooError(f"unknown subcommand {argv[0]!r}; {hint}the subcommands: {', '.join(known)}")
         else:
             if not argv or argv[0] in ("-h", "--help"):
                 print(f"gan-zoo: `gan-zoo fit --help` trains; also {', '.join(EXTRA_COMMANDS)} "

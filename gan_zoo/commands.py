@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gan_zoo.errors import GanZooError
+from gan_zoo.errors import ArgumentParser, GanZooError
 from gan_zoo.outputs import check_output_file
 
 __all__ = ["export_main", "sample_main", "pretrained_main"]
@@ -22,7 +22,7 @@ def export_main(argv: list[str]) -> None:
     """Turn a training checkpoint into a pretrained folder (config.yaml + generator.safetensors)."""
     from gan_zoo.hub import load_gan_checkpoint, save_pretrained
 
-    parser = argparse.ArgumentParser(prog="gan-zoo export", description=export_main.__doc__)
+    parser = ArgumentParser(prog="gan-zoo export", description=export_main.__doc__)
     parser.add_argument("--ckpt", required=True, help="a .ckpt written by `gan-zoo fit`")
     parser.add_argument("--out", required=True, help="folder to write config.yaml and generator.safetensors into")
     parser.add_argument("--no-ema", action="store_true", help="export the raw generator even if an EMA is kept")
@@ -63,7 +63,7 @@ def sample_main(argv: list[str]) -> None:
     from gan_zoo.callbacks.sample_grid import save_png_atomic, to_grid
     from gan_zoo.hub import PretrainedGenerator, load_gan_checkpoint, load_pretrained
 
-    parser = argparse.ArgumentParser(prog="gan-zoo sample", description=sample_main.__doc__,
+    parser = ArgumentParser(prog="gan-zoo sample", description=sample_main.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--pretrained", help="a name from `gan-zoo pretrained`, a folder made by `gan-zoo export`, "
@@ -150,7 +150,7 @@ def pretrained_main(argv: list[str]) -> None:
     """List the shipped pretrained generators (gan_zoo.list_pretrained()) with their measured metrics."""
     from gan_zoo.zoo import format_pretrained_table, get_pretrained, list_pretrained, not_shipped
 
-    parser = argparse.ArgumentParser(prog="gan-zoo pretrained", description=pretrained_main.__doc__)
+    parser = ArgumentParser(prog="gan-zoo pretrained", description=pretrained_main.__doc__)
     parser.add_argument("name", nargs="?", help="show one entry in full (training command, protocol, metrics)")
     args = parser.parse_args(argv)
     if args.name:

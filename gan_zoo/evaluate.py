@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from gan_zoo.errors import GanZooError
+from gan_zoo.errors import ArgumentParser, GanZooError
 from gan_zoo.outputs import check_output_file, write_atomic
 from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.reference import DOMAINS, REFERENCE_DATASETS, load_split
@@ -33,7 +33,7 @@ __all__ = ["evaluate_main", "build_parser", "format_table"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gan-zoo evaluate", description="Score a trained GAN; writes a JSON report.")
+    p = ArgumentParser(prog="gan-zoo evaluate", description="Score a trained GAN; writes a JSON report.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--ckpt", help="training checkpoint (.ckpt) written by `gan-zoo fit`")
     src.add_argument("--pretrained", help="a name from `gan-zoo pretrained`, a folder written by `gan-zoo export` / "

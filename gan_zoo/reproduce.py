@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gan_zoo.errors import GanZooError
+from gan_zoo.errors import ArgumentParser, GanZooError
 from gan_zoo.ledger import DEFAULT_LEDGER, MEASURED, entry_use_ema, find_entry, load_ledger
 
 __all__ = ["fit_args", "train", "evaluate_args", "min_class_share", "measure", "check_tolerance", "reproduce_main"]
@@ -141,7 +141,7 @@ def check_tolerance(measured: dict[str, float], tolerance: dict[str, dict[str, f
 
 def reproduce_main(argv: list[str]) -> int:
     """Train a config with its ledger budget and seed, evaluate it, compare with the ledger. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gan-zoo reproduce", description=reproduce_main.__doc__)
+    parser = ArgumentParser(prog="gan-zoo reproduce", description=reproduce_main.__doc__)
     parser.add_argument("config", help="a config in configs/ with a measured ledger entry")
     parser.add_argument("--ledger", default=str(DEFAULT_LEDGER), help="the results ledger (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="training seed (default: the ledger's first seed)")
