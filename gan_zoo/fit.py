@@ -438,6 +438,11 @@ class GanZooCLI(LightningCLI):
             model.configure_optimizers()
         except (ValueError, TypeError) as err:
             raise GanZooError(f"invalid optimizer settings: {_first_line(err)}") from None
+        datamodule = getattr(self, "datamodule", None)
+        if datamodule is not None:
+            # the data modules read their files in setup, which fit calls after the run folder exists: a missing
+            # dataset is refused before it (setup runs once; fit's own call then finds the data loaded)
+            datamodule.setup("fit")
         check_writable(trainer.default_root_dir, "--trainer.default_root_dir")
         for logger in trainer.loggers:
             if getattr(logger, "save_dir", None):

@@ -134,7 +134,7 @@ CASES = [
     Case("missing_dataset", lambda f, out: ["fit", "--config", str(ROOT / "configs" / "dcgan" / "mnist.yaml"),
                                             f"--data.init_args.data_dir={out / 'nothing'}",
                                             "--data.init_args.download=false", f"--trainer.default_root_dir={out}"],
-         ("MNIST not found",)),
+         ("MNIST not found",), run_folder),
     Case("validate_without_held_out_measure", lambda f, out: ["validate", "--config", DIGITS], ("gan-zoo evaluate",)),
     Case("export_pickle_payload", lambda f, out: ["export", "--ckpt", str(f["pickle"]), "--out", str(out)],
          ("payload.ckpt", "weights-only"), lambda f, out: [f["marker"], out / "generator.safetensors"]),
