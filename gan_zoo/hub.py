@@ -92,6 +92,11 @@ def save_pretrained(
         }
         tmp_config = Path(tmp) / CONFIG_NAME
         tmp_config.write_text(yaml.safe_dump(config, sort_keys=False))
+        # safetensors writes its file owner-only (0600); an export is for others to load: the umask's mode
+        umask = os.umask(0)
+        os.umask(umask)
+        for written in (tmp_weights, tmp_config):
+            written.chmod(0o666 & ~umask)
         os.replace(tmp_weights, directory / WEIGHTS_NAME)
         os.replace(tmp_config, directory / CONFIG_NAME)
     return directory

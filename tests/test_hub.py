@@ -22,6 +22,20 @@ def test_round_trip_reproduces_samples(tmp_path):
     assert not list(out.glob(".*tmp*")) and sorted(p.name for p in out.iterdir()) == ["config.yaml", "generator.safetensors"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_exported_files_take_the_umask_mode_so_others_can_load_them(tmp_path, umask):
+    import os
+    import stat
+
+    previous = os.umask(umask)
+    try:
+        out = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "p")
+    finally:
+        os.umask(previous)
+    for name in ("config.yaml", "generator.safetensors"):  # safetensors alone would write 0600
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~umask, name
+
+
 def test_tampered_weights_are_refused(tmp_path):
     out = save_pretrained(create_model("vanilla_gan", tiny=True), tmp_path / "p")
     data = bytearray((out / "generator.safetensors").read_bytes())
