@@ -159,6 +159,9 @@ def summarize_parse_error(message: str) -> str:
              "Expected a <class 'NoneType'>", "Given value", "Problem with given class_path", "Expected a path but")
     reasons = [line for line in lines if not line.startswith(noise)] or lines[1:] or lines
     reason = reasons[0] if reasons else "invalid arguments"
+    if "class_path='torch.optim.Optimizer'" in message:  # an optimizer's option given before (without) its class
+        reason = ("an optimizer option needs the optimizer's class first, e.g. --model.init_args.g_optimizer "
+                  "torch.optim.Adam --model.init_args.g_optimizer.lr 1e-4 (likewise d_optimizer)")
     return f"--{key.group(1)}: {reason}" if key else reason
 
 

@@ -121,6 +121,8 @@ CASES = [
     Case("negative_learning_rate", fit("--model.init_args.g_optimizer=torch.optim.Adam",
                                        "--model.init_args.g_optimizer.lr=-0.001"),
          ("optimizer", "learning rate"), run_folder),
+    Case("optimizer_option_without_its_class", fit("--model.init_args.g_optimizer.lr=1e-4"),
+         ("needs the optimizer's class first", "--model.init_args.g_optimizer torch.optim.Adam"), run_folder),
     Case("config_key_typo", fit("--model.init_args.n_critics=2"), ("n_critics", "not accepted"), run_folder),
     Case("bad_value_type", fit("--trainer.max_steps=abc"), ("--trainer.max_steps", "abc"), run_folder),
     Case("unwritable_checkpoint_dir", fit("--checkpoint.dirpath={file}/checkpoints"),
