@@ -88,3 +88,58 @@ def test_inference_load_leaves_the_global_rng_alone(tmp_path):
     torch.manual_seed(99)
     DCGAN.load_from_checkpoint(tmp_path / "m.ckpt")
     assert not torch.equal(torch.get_rng_state(), saved)  # a resumed *fit* restores it; a plain load must not
+
+
+def _fit_digits(root, max_steps: int, ckpt_path=None) -> dict[str, torch.Tensor]:
+    """The digits config, tiny: 8 batches = 16 steps per epoch; the state dict of the run's last.ckpt."""
+    from gan_zoo.cli import cli_main
+    from helpers import DIGITS
+
+    resume = [f"--ckpt_path={ckpt_path}"] if ckpt_path else []
+    cli = cli_main([
+        "fit", "--config", DIGITS, "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+        "--data.init_args.limit_samples=64", "--data.init_args.batch_size=8", "--sample_grid.every_n_g_steps=0",
+        "--model.init_args.generator.init_args.base_channels=8", "--model.init_args.discriminator.init_args.base_channels=8",
+        "--seed_everything=0", f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={root}", *resume,
+    ])
+    return cli.trainer.checkpoint_callback.last_model_path
+
+
+def test_a_run_stopped_by_max_steps_resumes_where_it_stopped(tmp_path):
+    # last.ckpt of a run that ends at max_steps, mid-epoch (24 = 1.5 epochs) or on an epoch's last batch (32), and
+    # continued to 48 steps: the same weights as 48 steps straight. Written after Lightning closed the epoch, it
+    # resumed in the next epoch and skipped the rest of this one (weights off by ~1e-3).
+    straight = torch.load(_fit_digits(tmp_path / "straight", 48), weights_only=True)["state_dict"]
+    for stop in (24, 32):
+        first = _fit_digits(tmp_path / f"to_{stop}", stop)
+        resumed = torch.load(_fit_digits(tmp_path / f"from_{stop}", 48, ckpt_path=first), weights_only=True)["state_dict"]
+        for key, value in straight.items():
+            assert torch.equal(value, resumed[key]), (stop, key)
+
+
+def test_a_run_stopped_by_a_signal_on_an_epochs_last_batch_resumes_with_the_next_epoch(tmp_path, monkeypatch):
+    # SIGTERM seen on batch 8 of 8 (step 16): Lightning closes the epoch before GANCheckpoint saves, and the saved
+    # batch counter once made the resumed run end its next epoch after one batch
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from gan_zoo.callbacks import GANCheckpoint
+
+    straight = torch.load(_fit_digits(tmp_path / "straight", 48), weights_only=True)["state_dict"]
+    batch_end = GANCheckpoint.on_train_batch_end
+
+    def sigterm_at_16(self, trainer, *args, **kwargs):
+        batch_end(self, trainer, *args, **kwargs)
+        if trainer.global_step == 16:
+            trainer._signal_connector.received_sigterm = True  # what Lightning's SIGTERM handler sets
+
+    monkeypatch.setattr(GANCheckpoint, "on_train_batch_end", sigterm_at_16)
+    try:
+        _fit_digits(tmp_path / "stopped", 48)
+    except SIGTERMException:
+        pass
+    monkeypatch.setattr(GANCheckpoint, "on_train_batch_end", batch_end)
+    last = next((tmp_path / "stopped").glob("**/last.ckpt"))
+    assert torch.load(last, weights_only=True)["global_step"] == 16
+    resumed = torch.load(_fit_digits(tmp_path / "resumed", 48, ckpt_path=last), weights_only=True)["state_dict"]
+    for key, value in straight.items():
+        assert torch.equal(value, resumed[key]), key

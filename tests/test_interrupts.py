@@ -80,6 +80,7 @@ def test_a_crash_while_saving_leaves_the_previous_last_ckpt(tmp_path, monkeypatc
         callback._save_checkpoint(cli.trainer, str(last))
     assert last.read_bytes() == before  # the old checkpoint, whole
     assert torch.load(last, weights_only=True)["global_step"] == 4
+    assert not list(tmp_path.glob("**/.*.tmp"))  # nor the half-written temporary file
 
 
 def test_an_unreadable_file_mid_run_saves_the_state_before_it(tmp_path):

@@ -53,6 +53,14 @@ class GANCheckpoint(ModelCheckpoint):
         self._rank_rng: dict[str, Tensor] | None = None  # this rank's RNG state from the checkpoint, to restore
 
     # ------------------------------------------------------------------ final state
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args, **kwargs) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args, **kwargs)
+        # The run's last batch (max_steps): write last.ckpt here, where periodic checkpoints are written. From
+        # on_train_end, after Lightning has closed the epoch, it would resume in the *next* epoch and skip the
+        # rest of this one.
+        if self.save_last and 0 < trainer.max_steps <= trainer.global_step and self._last_global_step_saved != trainer.global_step:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Plain ModelCheckpoint writes last.ckpt at the end only if it never wrote one; with
         # every_n_train_steps it would keep the last periodic state (e.g. step 7000 of 7500).
@@ -109,6 +117,12 @@ class GANCheckpoint(ModelCheckpoint):
 
     # ------------------------------------------------------------------ every rank's noise stream
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        fit_loop = checkpoint.get("loops", {}).get("fit_loop")
+        if fit_loop:  # an epoch already closed (a stop on its last batch): the resume starts the next one at batch 0
+            epoch, batches = fit_loop["epoch_progress"]["current"], fit_loop["epoch_loop.batch_progress"]
+            if epoch["completed"] == epoch["ready"] and batches["current"]["ready"] > 0:
+                batches["current"] = {key: 0 for key in batches["current"]}
+                batches["is_last_batch"] = False
         # Runs on every rank while the checkpoint is assembled (rank 0 then writes it): a collective is safe.
         if trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
             device = trainer.strategy.root_device
@@ -127,11 +141,16 @@ class GANCheckpoint(ModelCheckpoint):
         """Write to ``.<name>.tmp`` beside the target, then rename: readers see the old file or the new one."""
         final = Path(filepath)
         tmp = final.with_name(f".{final.name}.tmp")
-        trainer.save_checkpoint(tmp, self.save_weights_only)  # rank 0 writes; all ranks meet at a barrier
-        if trainer.is_global_zero:
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())  # the bytes are on disk before the name points at them
-            os.replace(tmp, final)
+        try:
+            trainer.save_checkpoint(tmp, self.save_weights_only)  # rank 0 writes; all ranks meet at a barrier
+            if trainer.is_global_zero:
+                with open(tmp, "rb") as f:
+                    os.fsync(f.fileno())  # the bytes are on disk before the name points at them
+                os.replace(tmp, final)
+        except BaseException:  # a second Ctrl-C, a full disk: no half-written temporary file stays behind
+            if trainer.is_global_zero:
+                tmp.unlink(missing_ok=True)
+            raise
         trainer.strategy.barrier("GANCheckpoint.rename")
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
