@@ -540,3 +540,28 @@ def test_is_terms_script_rows_agree_with_the_split_free_score(data_dir, capsys):
     with torch.no_grad():
         logits = cached_domain_classifier("mnist")(to_domain_input(real))
     assert float(rows[1][1]) == pytest.approx(inception_score(logits, splits=1)[0], abs=0.006)
+
+
+def test_scoring_during_training_leaves_the_training_noise_alone(data_dir, tmp_path):
+    # building the domain classifier draws initial weights from the global RNG; unforked, that shifted every
+    # later z (and a resumed run, which builds it again, diverged from the straight one)
+    import lightning as L
+
+    from gan_zoo import create_model
+    from gan_zoo.callbacks import MetricsCallback
+    from gan_zoo.data import MNISTDataModule
+    from helpers import tiny_trainer
+
+    def train(with_metrics: bool) -> dict[str, torch.Tensor]:
+        L.seed_everything(0, verbose=False)
+        nets = {"init_args": {"image_shape": [1, 28, 28]}}
+        model = create_model("dcgan", tiny=True, generator=nets, discriminator=nets)
+        callbacks = [MetricsCallback(metrics=["domain_is"], every_n_g_steps=2, num_samples=20, is_splits=2,
+                                     batch_size=20, domain="mnist")] if with_metrics else []
+        dm = MNISTDataModule(data_dir=str(data_dir), limit_samples=48, batch_size=8, in_memory=False)
+        tiny_trainer(tmp_path / str(with_metrics), max_steps=12, callbacks=callbacks).fit(model, datamodule=dm)
+        return {k: v.clone() for k, v in model.state_dict().items()}
+
+    plain, scored = train(False), train(True)
+    for key, value in plain.items():
+        assert torch.equal(value, scored[key]), key

@@ -128,13 +128,17 @@ class MetricsCallback(PeriodicCallback):
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, MetricResult]:
         """Score the model now; log the values, append them to ``metrics.jsonl`` and ``history``."""
         g_step = pl_module.num_g_updates
-        if self.suite is None:
-            self.suite = self._build_suite(trainer, pl_module)
-        results = score_generator(
-            pl_module, self.suite, num_samples=self.num_samples, batch_size=self.batch_size, seed=self.seed,
-            source=f"{type(pl_module).__name__} at G step {g_step}",
-            reference=lambda: self._reference_images(trainer), notes={"g_updates": g_step},
-        )
+        # Building the extractor draws initial weights from the global RNG: forked, so that scoring leaves the
+        # training noise (and a resumed run's replay of it) as it would be without this callback.
+        cuda = [pl_module.device] if pl_module.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            if self.suite is None:
+                self.suite = self._build_suite(trainer, pl_module)
+            results = score_generator(
+                pl_module, self.suite, num_samples=self.num_samples, batch_size=self.batch_size, seed=self.seed,
+                source=f"{type(pl_module).__name__} at G step {g_step}",
+                reference=lambda: self._reference_images(trainer), notes={"g_updates": g_step},
+            )
         scalars: dict[str, float] = {}
         for name, res in results.items():
             scalars[f"metrics/{name}"] = res.value
