@@ -90,7 +90,7 @@ def test_inference_load_leaves_the_global_rng_alone(tmp_path):
     assert not torch.equal(torch.get_rng_state(), saved)  # a resumed *fit* restores it; a plain load must not
 
 
-def _fit_digits(root, max_steps: int, ckpt_path=None) -> dict[str, torch.Tensor]:
+def _fit_digits(root, max_steps: int, ckpt_path=None, *extra: str) -> str:
     """The digits config, tiny: 8 batches = 16 steps per epoch; the state dict of the run's last.ckpt."""
     from gan_zoo.cli import cli_main
     from helpers import DIGITS
@@ -100,7 +100,7 @@ def _fit_digits(root, max_steps: int, ckpt_path=None) -> dict[str, torch.Tensor]
         "fit", "--config", DIGITS, "--trainer.logger=false", "--trainer.enable_progress_bar=false",
         "--data.init_args.limit_samples=64", "--data.init_args.batch_size=8", "--sample_grid.every_n_g_steps=0",
         "--model.init_args.generator.init_args.base_channels=8", "--model.init_args.discriminator.init_args.base_channels=8",
-        "--seed_everything=0", f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={root}", *resume,
+        "--seed_everything=0", f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={root}", *resume, *extra,
     ])
     return cli.trainer.checkpoint_callback.last_model_path
 
@@ -143,3 +143,36 @@ def test_a_run_stopped_by_a_signal_on_an_epochs_last_batch_resumes_with_the_next
     resumed = torch.load(_fit_digits(tmp_path / "resumed", 48, ckpt_path=last), weights_only=True)["state_dict"]
     for key, value in straight.items():
         assert torch.equal(value, resumed[key]), key
+
+
+def test_a_resume_with_other_checkpoint_intervals_keeps_writing_last_ckpt(tmp_path):
+    # the intervals were part of ModelCheckpoint's state key: another one restored nothing, and the resumed run
+    # wrote last-v1.ckpt while last.ckpt, the file users resume from, stayed at the first run's step
+    from pathlib import Path
+
+    first = Path(_fit_digits(tmp_path, 16))
+    resumed = Path(_fit_digits(tmp_path, 40, first, "--checkpoint.every_n_train_steps=500"))
+    assert resumed == first and torch.load(first, weights_only=True)["global_step"] == 40
+    assert sorted(p.name for p in first.parent.glob("last*.ckpt")) == ["last.ckpt"]
+
+
+def test_periodic_work_is_not_repeated_after_a_resume(tmp_path):
+    # n_critic 2: G update 3 lands on step 9 and the next batches are D steps, still at G update 3
+    from gan_zoo.callbacks.periodic import PeriodicCallback
+
+    class Runs(PeriodicCallback):
+        def __init__(self) -> None:
+            super().__init__(every_n_g_steps=3, at_train_end=False)
+            self.g_steps: list[int] = []
+
+        def run(self, trainer, pl_module) -> None:
+            self.g_steps.append(pl_module.num_g_updates)
+
+    loader = random_loader((1, 28, 28), n=64)
+    first = Runs()
+    trainer = tiny_trainer(tmp_path, max_steps=9, callbacks=[first])
+    trainer.fit(build(n_critic=2), loader)
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    resumed = Runs()
+    tiny_trainer(tmp_path, max_steps=21, callbacks=[resumed]).fit(build(n_critic=2), loader, ckpt_path=tmp_path / "m.ckpt")
+    assert first.g_steps == [3] and resumed.g_steps == [6]

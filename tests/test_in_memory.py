@@ -137,6 +137,14 @@ def test_resumes_mid_epoch_from_its_state_dict():
     assert head + tail == full
     assert order_of(resumed, 3) == order_of(DeviceTensorLoader(data, None, batch_size, seed=3), 3)
 
+    # another batch size: "4 batches yielded" no longer marks the same images, so the epoch restarts, with a warning
+    # (it once silently skipped 4 batches of the new size: 32 images where 16 had been seen)
+    other = DeviceTensorLoader(data, None, 8, seed=99)
+    with pytest.warns(UserWarning, match="in batches of 4, this run has 40 on 1 in batches of 8"):
+        other.load_state_dict(state)
+    other.sampler.set_epoch(2)
+    assert sorted(v for (x,) in other for v in x.flatten().long().tolist()) == list(range(n))
+
 
 def test_trainer_reshuffles_each_epoch_and_resumes_mid_epoch(tmp_path):
     import lightning as L

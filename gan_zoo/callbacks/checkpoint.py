@@ -52,6 +52,12 @@ class GANCheckpoint(ModelCheckpoint):
         self.stop_signal: int | None = None
         self._rank_rng: dict[str, Tensor] | None = None  # this rank's RNG state from the checkpoint, to restore
 
+    @property
+    def state_key(self) -> str:
+        # ModelCheckpoint's key includes the save intervals: a resume with another --checkpoint.every_n_train_steps
+        # then restored nothing, and the run wrote last-v1.ckpt beside the stale last.ckpt users resume from.
+        return self._generate_state_key(monitor=self.monitor, mode=self.mode)
+
     # ------------------------------------------------------------------ final state
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args, **kwargs) -> None:
         super().on_train_batch_end(trainer, pl_module, *args, **kwargs)

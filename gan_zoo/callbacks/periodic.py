@@ -65,6 +65,12 @@ class PeriodicCallback(L.Callback):
         self.last_run_g_step = -1  # the G update count of the last run (on every rank)
         self._ending = False  # inside on_train_end: Lightning forbids pl_module.log there
 
+    def state_dict(self) -> dict[str, int]:
+        return {"last_run_g_step": self.last_run_g_step}  # a resumed run does not repeat that G step's work
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.last_run_g_step = state_dict.get("last_run_g_step", -1)
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         # On every rank (see run_dir): ``run`` happens on rank 0 only and must not start a collective.
         trainer._gan_zoo_run_dir = Path(trainer.log_dir or trainer.default_root_dir)

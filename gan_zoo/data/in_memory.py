@@ -137,16 +137,19 @@ class DeviceTensorLoader:
             "batches_yielded": self.batches_yielded,
             "num_replicas": self.sampler.num_replicas,
             "size": self.sampler.size,
+            "batch_size": self.batch_size,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.sampler.seed = state["seed"]
         self.sampler.epoch = state["epoch"]
-        if state["size"] != self.sampler.size or state["num_replicas"] != self.sampler.num_replicas:
+        saved_batch = state.get("batch_size", self.batch_size)  # checkpoints before it was saved: assume the same
+        if state["size"] != self.sampler.size or state["num_replicas"] != self.sampler.num_replicas or saved_batch != self.batch_size:
             warnings.warn(
-                f"the checkpoint's data order is for {state['size']} samples on {state['num_replicas']} rank(s), "
-                f"this run has {self.sampler.size} on {self.sampler.num_replicas}: epoch {state['epoch']} restarts "
-                "from its first batch (resume with the same data and world size to continue it exactly)"
+                f"the checkpoint's data order is for {state['size']} samples on {state['num_replicas']} rank(s) in "
+                f"batches of {saved_batch}, this run has {self.sampler.size} on {self.sampler.num_replicas} in batches "
+                f"of {self.batch_size}: epoch {state['epoch']} restarts from its first batch (resume with the same "
+                "data, batch size and world size to continue it exactly)"
             )
             self.batches_yielded = 0
         else:
