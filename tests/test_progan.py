@@ -485,3 +485,16 @@ def test_generator_samples_are_clipped_to_the_data_range_but_train_on_the_linear
     g.eval()
     sampled = g(z)
     torch.testing.assert_close(sampled, linear.clamp(-1.0, 1.0))  # what sample() and exports return
+
+
+def test_milestone_checkpoints_are_whole_resumable_files(tmp_path):
+    from gan_zoo.callbacks import ProgressiveGrowing
+
+    trainer = tiny_trainer(tmp_path, max_epochs=3, callbacks=[ProgressiveGrowing(num_samples=2, milestone_checkpoints=True)])
+    trainer.fit(small_model(), images_loader())  # 6 batches of 8: 48 images, past the 4x4 end and the 8x8 mid-fade-in
+    saved = sorted(p.name for p in (tmp_path / "progan").glob("*.ckpt"))
+    assert saved == ["000000024_4x4_end.ckpt", "000000036_8x8_mid-fade-in.ckpt"]
+    assert not list(tmp_path.glob("**/.*.tmp"))  # written to a temporary name and renamed
+    for name, shown in zip(saved, (24, 40)):  # the milestone is crossed by the batch that reaches it
+        state = torch.load(tmp_path / "progan" / name, weights_only=True)
+        assert int(state["state_dict"]["images_shown"]) == shown and "optimizer_states" in state

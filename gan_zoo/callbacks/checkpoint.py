@@ -30,12 +30,30 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from gan_zoo.callbacks.nonfinite import NonFiniteLossError
 from gan_zoo.errors import DataError
 
-__all__ = ["GANCheckpoint", "interrupt_report"]
+__all__ = ["GANCheckpoint", "interrupt_report", "save_checkpoint_atomic"]
 
 # Lightning 2.6 warns (with a 15-line code example) that periodic checkpoints under manual optimization
 # hold the state *after* the step's updates. For a GAN that is the state we want to resume from: the
 # counters, both nets and both optimizers then agree with each other.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization and every_n_train_steps")
+
+
+def save_checkpoint_atomic(trainer: L.Trainer, filepath: str | os.PathLike, weights_only: bool = False) -> None:
+    """``trainer.save_checkpoint`` to ``.<name>.tmp`` beside the target, then a rename: readers see the old file
+    or the new one, never half of one, and a failed write leaves no temporary file. Call it on every rank."""
+    final = Path(filepath)
+    tmp = final.with_name(f".{final.name}.tmp")
+    try:
+        trainer.save_checkpoint(tmp, weights_only)  # rank 0 writes; all ranks meet at a barrier
+        if trainer.is_global_zero:
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())  # the bytes are on disk before the name points at them
+            os.replace(tmp, final)
+    except BaseException:  # a second Ctrl-C, a full disk
+        if trainer.is_global_zero:
+            tmp.unlink(missing_ok=True)
+        raise
+    trainer.strategy.barrier("gan_zoo.save_checkpoint_atomic")
 
 
 class GANCheckpoint(ModelCheckpoint):
@@ -144,20 +162,7 @@ class GANCheckpoint(ModelCheckpoint):
 
     # ------------------------------------------------------------------ atomic writes
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
-        """Write to ``.<name>.tmp`` beside the target, then rename: readers see the old file or the new one."""
-        final = Path(filepath)
-        tmp = final.with_name(f".{final.name}.tmp")
-        try:
-            trainer.save_checkpoint(tmp, self.save_weights_only)  # rank 0 writes; all ranks meet at a barrier
-            if trainer.is_global_zero:
-                with open(tmp, "rb") as f:
-                    os.fsync(f.fileno())  # the bytes are on disk before the name points at them
-                os.replace(tmp, final)
-        except BaseException:  # a second Ctrl-C, a full disk: no half-written temporary file stays behind
-            if trainer.is_global_zero:
-                tmp.unlink(missing_ok=True)
-            raise
-        trainer.strategy.barrier("GANCheckpoint.rename")
+        save_checkpoint_atomic(trainer, filepath, self.save_weights_only)
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
         if trainer.is_global_zero:

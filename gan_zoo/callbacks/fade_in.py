@@ -25,6 +25,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
+from gan_zoo.callbacks.checkpoint import save_checkpoint_atomic
 from gan_zoo.callbacks.periodic import PeriodicCallback, run_dir
 from gan_zoo.callbacks.sample_grid import to_grid
 from gan_zoo.sampling import sampling_inputs
@@ -79,7 +80,7 @@ class ProgressiveGrowing(PeriodicCallback):
                 if trainer.is_global_zero:
                     self.save_grid(trainer, pl_module, f"{name}.png", key=f"progan/{label}")
                 if self.milestone_checkpoints:
-                    trainer.save_checkpoint(run_dir(trainer) / f"{name}.ckpt", weights_only=False)  # full state: resumable
+                    save_checkpoint_atomic(trainer, run_dir(trainer) / f"{name}.ckpt")  # full state: resumable
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         point = pl_module.growth
