@@ -187,7 +187,7 @@ def test_trainer_reshuffles_each_epoch_and_resumes_mid_epoch(tmp_path):
         assert all(torch.equal(a, b) for a, b in zip(got, expected))
     path = tmp_path / "ckpt" / "epoch=1-step=10.ckpt"
     state = torch.load(path, weights_only=True)["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]
-    assert state == {"seed": 5, "epoch": 1, "batches_yielded": 1, "num_replicas": 1, "size": 16}
+    assert state == {"seed": 5, "epoch": 1, "batches_yielded": 1, "num_replicas": 1, "size": 16, "batch_size": 4}
     _, resumed = run(ckpt_path=str(path))  # the rest of epoch 1, in the same order
     assert [e for e, _ in resumed] == [1, 1, 1]
     assert all(torch.equal(a, b) for (_, a), (_, b) in zip(resumed, batches[5:]))

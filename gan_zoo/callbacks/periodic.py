@@ -65,6 +65,11 @@ class PeriodicCallback(L.Callback):
         self.last_run_g_step = -1  # the G update count of the last run (on every rank)
         self._ending = False  # inside on_train_end: Lightning forbids pl_module.log there
 
+    @property
+    def state_key(self) -> str:
+        # unique per schedule, so several periodic callbacks of one class can be checkpointed side by side
+        return self._generate_state_key(every_n_g_steps=self.every_n_g_steps, at_train_end=self.at_train_end)
+
     def state_dict(self) -> dict[str, int]:
         return {"last_run_g_step": self.last_run_g_step}  # a resumed run does not repeat that G step's work
 
