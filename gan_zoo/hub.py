@@ -300,4 +300,5 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     checkpoint = read_checkpoint(path, required=("state_dict", "hyper_parameters"))
     class_path = checkpoint["hyper_parameters"].get("_class_path", "")
     cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
-    return cls.load_from_checkpoint(path, map_location=map_location).eval()
+    # weights_only here too: torch < 2.6 defaults to False, and this is a second read of the file
+    return cls.load_from_checkpoint(path, map_location=map_location, weights_only=True).eval()
