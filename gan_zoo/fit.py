@@ -32,7 +32,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -55,6 +54,7 @@ from gan_zoo.callbacks.progress import ThrottledProgressBar
 from gan_zoo.data.base import GANDataModule
 from gan_zoo.errors import GanZooError
 from gan_zoo.hub import read_checkpoint
+from gan_zoo.outputs import check_writable
 from gan_zoo.models.base import GANModule
 from gan_zoo.warm_start import load_initial_weights
 
@@ -252,23 +252,6 @@ def model_differences(checkpoint_hparams: dict, config: dict, skip: tuple[str, .
 
     walk(saved, wanted.get("init_args", {}), "")
     return sorted(diffs)
-
-
-def check_writable(path: str | os.PathLike, flag: str) -> None:
-    """Raise ``GanZooError`` unless a folder can be created and written at ``path`` (nothing is left behind)."""
-    target = Path(path).expanduser().absolute()
-    existing = target
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise GanZooError(f"cannot write to {target}: {existing} is a file, not a folder; choose another {flag}")
-    try:
-        probe = tempfile.mkdtemp(prefix=".gan_zoo_write_check_", dir=existing)
-        os.rmdir(probe)
-    except OSError as err:
-        raise GanZooError(
-            f"cannot write to {target} ({err.strerror or err}); choose a writable folder with {flag}"
-        ) from None
 
 
 class GanZooCLI(LightningCLI):

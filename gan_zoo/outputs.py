@@ -1,7 +1,8 @@
 """Output files of the commands: checked before any work, written whole or not at all.
 
-``check_output_file`` refuses, before a command loads or computes anything, a path it could not write (a
-folder, or a path below a file), so no minutes of sampling or scoring end in a traceback. ``write_atomic``
+``check_writable`` (a folder) and ``check_output_file`` (a file) refuse, before a command trains, loads or
+computes anything, a path it could not write (below a file, read-only, or a folder where a file is named), so
+no run or minutes of sampling and scoring end in a traceback. ``write_atomic``
 writes to ``.<name>.tmp`` beside the target and renames it, so a reader sees the old file or the new one,
 never half of one, and removes the temporary file if the write fails.
 """
@@ -9,12 +10,30 @@ never half of one, and removes the temporary file if the write fails.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["check_output_file", "write_atomic"]
+__all__ = ["check_writable", "check_output_file", "write_atomic"]
+
+
+def check_writable(path: str | os.PathLike, flag: str) -> None:
+    """Raise ``GanZooError`` unless a folder can be created and written at ``path`` (nothing is left behind)."""
+    target = Path(path).expanduser().absolute()
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise GanZooError(f"cannot write to {target}: {existing} is a file, not a folder; choose another {flag}")
+    try:
+        probe = tempfile.mkdtemp(prefix=".gan_zoo_write_check_", dir=existing)
+        os.rmdir(probe)
+    except OSError as err:
+        raise GanZooError(
+            f"cannot write to {target} ({err.strerror or err}); choose a writable folder with {flag}"
+        ) from None
 
 
 def check_output_file(path: str | os.PathLike, flag: str) -> Path:
@@ -22,11 +41,7 @@ def check_output_file(path: str | os.PathLike, flag: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise GanZooError(f"{flag} {path} is a folder; name a file inside it")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise GanZooError(f"{flag} {path}: {parent} is a file, not a folder; choose another path")
-            break
+    check_writable(path.parent, flag)
     return path
 
 
