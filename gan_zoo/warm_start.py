@@ -44,11 +44,13 @@ def load_initial_weights(model: nn.Module, source: str | os.PathLike) -> str:
         state = {k: v for k, v in state.items() if not k.startswith(EMA_PREFIX) or k in expected}
         fresh_ema = [k for k in expected if k.startswith(EMA_PREFIX) and k not in state]
         state |= {k: expected[k] for k in fresh_ema}
-        # State derived from the source's past (ImprovedGAN's historical averages) is not loaded, whether or not
-        # the source kept it: the config's model's entries stand in, and reset_on_warm_start() restarts them from
-        # the loaded weights below.
+        # State derived from the source's past (ImprovedGAN's historical averages) is not loaded, whether the
+        # source or the config keeps it: the config's model's entries stand in, and reset_on_warm_start()
+        # restarts them from the loaded weights below.
         resets = tuple(model.warm_start_resets)
-        state |= {k: v for k, v in expected.items() if resets and k.startswith(resets)}
+        if resets:
+            state = {k: v for k, v in state.items() if not k.startswith(resets)}
+            state |= {k: v for k, v in expected.items() if k.startswith(resets)}
         _check_fits(state, expected, source)
         model.load_state_dict(state)
         model.reset_on_warm_start()

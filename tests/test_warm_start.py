@@ -120,6 +120,9 @@ def test_historical_averages_restart_at_the_loaded_weights(tmp_path):
         assert torch.equal(warm.generator.state_dict()["net.0.weight"], source.generator.state_dict()["net.0.weight"])
         _assert_history_starts_at(warm.d_history, warm.discriminator)
         _assert_history_starts_at(warm.g_history, warm.generator)
+    plain = create_model("improved_gan", tiny=True, minibatch_kernels=0, d_historical_weight=0.0, g_historical_weight=0.0)
+    load_initial_weights(plain, path)  # a config without averages takes the weights of a source that kept them
+    assert torch.equal(plain.generator.state_dict()["net.0.weight"], source.generator.state_dict()["net.0.weight"])
 
     save_pretrained(source, tmp_path / "pretrained")  # G only: D keeps its initialisation, and its average too
     torch.manual_seed(5)
