@@ -340,14 +340,14 @@ class GANModule(L.LightningModule):
         finally:
             net.train(was_training)
 
-    def mean_over_ranks(self, values: Tensor) -> Tensor:
-        """``values`` averaged over the data-parallel ranks (one all-reduce on the device, no host sync): what a
-        step measured on the whole minibatch, for state every rank must keep alike (BEGAN's k_t). Unchanged
-        in a single process or outside a Trainer."""
+    def mean_over_ranks(self, *scalars: Tensor) -> tuple[Tensor, ...]:
+        """Each 0-d tensor averaged over the data-parallel ranks (one all-reduce on the device, no host sync):
+        what a step measured on the whole minibatch, for state every rank must keep alike (BEGAN's k_t).
+        Returned as given in a single process or outside a Trainer (no kernel added there)."""
         trainer = self._trainer
         if trainer is None or trainer.world_size == 1:
-            return values
-        return trainer.strategy.reduce(values.clone(), reduce_op="mean")  # the reduce works in place
+            return scalars
+        return tuple(trainer.strategy.reduce(torch.stack(scalars), reduce_op="mean").unbind())  # (K,) in one reduce
 
     # ------------------------------------------------------------------ base behaviour (final)
     def on_fit_start(self) -> None:

@@ -229,8 +229,7 @@ class BEGAN(GANModule):
     def after_d_step(self, stats: StepStats) -> None:
         # Eq. 4 and M_global read L(x) and L(G(z)) of the whole minibatch; under DDP each rank measured its own
         # shard, and ranks with their own k_t (or their own lr decays) would train different models.
-        energies = self.mean_over_ranks(torch.stack([stats["loss_real"], stats["loss_fake"]]))  # (2,)
-        loss_real, loss_fake = energies[0], energies[1]
+        loss_real, loss_fake = self.mean_over_ranks(stats["loss_real"], stats["loss_fake"])
         gamma = self.hparams.gamma
         self.k.copy_(update_k(self.k, gamma, self.hparams.lambda_k, loss_real, loss_fake))
         if self.hparams.lr_decay_patience is not None:
