@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from gan_zoo import BEGAN, create_model
-from gan_zoo.models.began import m_global, plateau_step, reconstruction_energy, update_k
+from gan_zoo.models.began import LR_DECAY_READ_DELAY, m_global, plateau_step, reconstruction_energy, update_k
 from gan_zoo.nets import BEGANDiscriminator, BEGANGenerator
 
 
@@ -180,67 +180,112 @@ def test_plateau_step_rule():
     assert best == 3.0
 
 
-def test_lr_decays_when_m_global_stalls(tmp_path):
-    torch.manual_seed(0)
-    model = create_model("began", tiny=True, lr_decay_patience=2)
-    model.__class__ = RecordingBEGAN
-    fit(model, batches=12, tmp_path=tmp_path)
-    # Replay the rule on the recorded M_global values, independently of the model's buffers.
-    best, stalled, lr, expected = float("inf"), 0, 1e-4, []
-    for step in model.steps:
+def _replay_decay_rule(steps, patience: int) -> list[int]:
+    """Decays due after each recorded D step, from its L(x) and L(G(z)) alone (γ 0.5), independently of the
+    model's buffers."""
+    best, stalled, due, due_by_step = float("inf"), 0, 0, []
+    for step in steps:
         m = step["real"] + abs(0.5 * step["real"] - step["fake"])
         if m < best:
             best, stalled = m, 0
         else:
             stalled += 1
-            if stalled == 2:
-                stalled, lr = 0, lr * 0.5
-        expected.append(lr)
-    assert [s["lr"] for s in model.steps] == pytest.approx(expected)
-    assert expected[-1] < 1e-4, "the run should have stalled at least once"
+            if stalled == patience:
+                stalled, due = 0, due + 1
+        due_by_step.append(due)
+    return due_by_step
+
+
+def test_lr_decays_when_m_global_stalls(tmp_path):
+    """A decay due at D step t reaches the learning rates of both nets at step t + LR_DECAY_READ_DELAY."""
+    torch.manual_seed(0)
+    model = create_model("began", tiny=True, lr_decay_patience=2)
+    model.__class__ = RecordingBEGAN
+    fit(model, batches=24, tmp_path=tmp_path)
+    due_by_step = _replay_decay_rule(model.steps, patience=2)
+    delay = LR_DECAY_READ_DELAY
+    applied = [0] * delay + due_by_step[:-delay]  # step t acts on the count of step t - delay
+    assert [s["lr"] for s in model.steps] == pytest.approx([1e-4 * 0.5**n for n in applied])
+    assert applied[-1] >= 2, "the run should have stalled at least twice after the delay"
     g_opt, d_opt = model.optimizers()
     assert g_opt.param_groups[0]["lr"] == d_opt.param_groups[0]["lr"]  # both nets decay together
-    assert model.steps_since_best.item() == stalled
-    assert model.best_m_global.item() == pytest.approx(best, rel=1e-6)
+    assert model.lr_decays_due.item() == due_by_step[-1] and model.lr_decays_applied.item() == applied[-1]
+    assert model.lr_decays_due_recent.tolist() == due_by_step[-delay:]  # the counts still in flight
 
 
-class LateCopies:
-    """Stands in for ``HostCopies`` on a GPU where copies land late: each copy is handed over two pushes after it
-    was made, one per ``ready``, so the model keeps seeing counts it has already acted on."""
+class _LateEvent:
+    """Stands in for a CUDA event whose copy has not landed: ``query`` says no until ``synchronize``."""
+
+    waits = 0
 
     def __init__(self) -> None:
-        self.queue: list[dict[str, float]] = []
+        self.done = False
 
-    def push(self, values) -> None:
-        self.queue.append({name: float(value) for name, value in values.items()})
+    def query(self) -> bool:
+        return self.done
 
-    def ready_numbers(self) -> dict[str, float]:
-        return self.queue.pop(0) if len(self.queue) > 2 else {}
+    def synchronize(self) -> None:
+        _LateEvent.waits += 1
+        self.done = True
 
 
-def test_lr_decays_landing_late_apply_each_decay_once(tmp_path):
-    """With the counts' copies landing two D steps late, every decay the rule calls for is applied exactly
-    once, two steps after it fell due."""
+def test_delayed_host_read_is_exact_however_late_copies_land(monkeypatch):
+    """Every push returns the value pushed ``delay`` pushes before, whether its copy has landed or not (a
+    rank whose GPU is behind waits instead of reading later), so all ranks act on a value in the same step."""
+    from gan_zoo.models import host_copies
+
+    values = [torch.tensor(v) for v in [0, 1, 1, 2, 5, 5, 6, 9, 9, 12]]
+    on_time = host_copies.DelayedHostRead(delay=3, initial=0)
+    landed_at_once = [on_time.push(v) for v in values]
+    monkeypatch.setattr(host_copies, "_start_host_copy", lambda v: (v.detach().clone(), _LateEvent()))
+    late = host_copies.DelayedHostRead(delay=3, initial=0)
+    never_landed = [late.push(v) for v in values]
+    expected = [0, 0, 0] + [int(v) for v in values[:-3]]
+    assert landed_at_once == never_landed == expected
+    assert _LateEvent.waits == len(values) - 3  # every read of a real copy waited for it
+    late.restart([7, 8, 9])  # the counts in flight at a checkpoint, restored after a load
+    assert [late.push(torch.tensor(0)) for _ in range(4)] == [7, 8, 9, 0]
+    with pytest.raises(ValueError, match="expected 3 values"):
+        late.restart([1, 2])
+
+
+def test_resume_inside_the_delay_decays_when_the_straight_run_does(tmp_path):
+    """A checkpoint written while decays are in flight (due, not yet applied) resumes into the straight run bit
+    for bit: the same learning rates at every later step, the same weights at the end."""
+    images = torch.rand(24, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    loader = lambda: DataLoader(TensorDataset(images), batch_size=4)  # noqa: E731  (6 batches per epoch)
+
+    def trainer(root: Path, epochs: int) -> L.Trainer:
+        return L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", default_root_dir=root)
+
+    def build() -> BEGAN:
+        model = create_model("began", tiny=True, lr_decay_patience=1)
+        model.__class__ = RecordingBEGAN
+        return model
+
     torch.manual_seed(0)
-    model = create_model("began", tiny=True, lr_decay_patience=1)
-    model.__class__ = RecordingBEGAN
-    model._lr_decay_reads = LateCopies()
-    fit(model, batches=12, tmp_path=tmp_path)
-    best, due, due_by_step = float("inf"), 0, []
-    for step in model.steps:  # patience 1: every step that does not improve M_global calls for a decay
-        m = step["real"] + abs(0.5 * step["real"] - step["fake"])
-        best, due = (m, due) if m < best else (best, due + 1)
-        due_by_step.append(due)
-    applied = [0, 0] + due_by_step[:-2]  # step t acts on the count pushed at step t - 2
-    assert [s["lr"] for s in model.steps] == pytest.approx([1e-4 * 0.5**n for n in applied])
-    assert applied[-1] >= 2, "the run should have stalled at least twice"
-    assert model.lr_decays_due.item() == due_by_step[-1] and model.lr_decays_applied.item() == applied[-1]
+    straight = build()
+    trainer(tmp_path / "a", 3).fit(straight, loader())
+    torch.manual_seed(0)
+    first = build()
+    stopped = trainer(tmp_path / "b", 1)
+    stopped.fit(first, loader())
+    assert first.lr_decays_due.item() > first.lr_decays_applied.item(), "no decay in flight: the test proves nothing"
+    stopped.save_checkpoint(tmp_path / "epoch1.ckpt")
+    torch.manual_seed(12345)
+    resumed = build()
+    trainer(tmp_path / "c", 3).fit(resumed, loader(), ckpt_path=tmp_path / "epoch1.ckpt")
+    assert [s["lr"] for s in resumed.steps] == [s["lr"] for s in straight.steps[6:]]
+    assert straight.steps[-1]["lr"] < straight.steps[5]["lr"]  # decays landed after the checkpoint
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
 
 
 def test_checkpoint_keeps_k_and_plateau_state(tmp_path):
     torch.manual_seed(0)
     model = create_model("began", tiny=True, lambda_k=0.05, lr_decay_patience=1)
-    trainer = fit(model, batches=4, tmp_path=tmp_path)
+    trainer = fit(model, batches=12, tmp_path=tmp_path)  # > LR_DECAY_READ_DELAY, so a decay has been applied
     path = tmp_path / "began.ckpt"
     trainer.save_checkpoint(path)
     loaded = BEGAN.load_from_checkpoint(path, weights_only=True)
@@ -250,9 +295,16 @@ def test_checkpoint_keeps_k_and_plateau_state(tmp_path):
     assert loaded.lr_decays_due.item() == model.lr_decays_due.item()
     assert loaded._lr_decays_applied == loaded.lr_decays_applied.item() == model._lr_decays_applied > 0
     # A checkpoint from before the decay counts were buffers still loads strictly, with both counts at 0.
-    older = {k: v for k, v in model.state_dict().items() if k not in ("lr_decays_due", "lr_decays_applied")}
+    counts = ("lr_decays_due", "lr_decays_applied", "lr_decays_due_recent")
+    older = {k: v for k, v in model.state_dict().items() if k not in counts}
     loaded.load_state_dict(older, strict=True)
     assert loaded.lr_decays_due.item() == loaded.lr_decays_applied.item() == loaded._lr_decays_applied == 0
+    assert loaded.lr_decays_due_recent.tolist() == [0] * LR_DECAY_READ_DELAY
+    # One from before the counts in flight were kept, with 2 decays due and not applied: the first read applies them.
+    newer = {k: v for k, v in model.state_dict().items() if k != "lr_decays_due_recent"}
+    newer |= {"lr_decays_due": torch.tensor(5), "lr_decays_applied": torch.tensor(3)}
+    loaded.load_state_dict(newer, strict=True)
+    assert loaded.lr_decays_due_recent.tolist() == [5] * LR_DECAY_READ_DELAY and loaded._lr_decays_applied == 3
     assert loaded.hparams.gamma == 0.5 and loaded.hparams.latent_prior == "uniform"  # paper: z ~ U[-1, 1]
 
 

@@ -83,13 +83,13 @@ def _ddp_worker(rank: int, world_size: int, port: int, out_dir: str, cases: list
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world_size),
                       RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0")
     torch.set_num_threads(1)
-    for label, name, overrides in cases:
+    for label, name, overrides, max_steps in cases:
         L.seed_everything(0, verbose=False)  # every rank alike, as Lightning seeds them
         model = create_model(name, tiny=True, **overrides)
         shape = tuple(model.generator.image_shape)
         num_classes = model.generator.num_classes if get_model_spec(name).conditional else 10
         trainer = L.Trainer(
-            accelerator="cpu", devices=world_size, strategy="ddp_find_unused_parameters_true", max_steps=6,
+            accelerator="cpu", devices=world_size, strategy="ddp_find_unused_parameters_true", max_steps=max_steps,
             logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
             default_root_dir=out_dir, callbacks=[DDPReport(f"{out_dir}/{label}")],
         )
@@ -100,7 +100,9 @@ DDP_SWEEP_TIMEOUT_S = 300
 # Beside every model's defaults: state a variant updates from what a step measured must stay alike on all
 # ranks (BEGAN's k_t and its lr decay on plateau, here due at every stalled step: each rank once decided
 # from its own shard's energies).
-EXTRA_CASES = [("began_lr_decay", "began", {"lambda_k": 0.05, "lr_decay_patience": 1})]
+# 24 optimizer steps = 12 batches: the decays due in the first batches reach the rates LR_DECAY_READ_DELAY (8)
+# D steps later.
+EXTRA_CASES = [("began_lr_decay", "began", {"lambda_k": 0.05, "lr_decay_patience": 1}, 24)]
 
 
 def test_every_registered_model_under_two_process_ddp(tmp_path):
@@ -112,7 +114,7 @@ def test_every_registered_model_under_two_process_ddp(tmp_path):
 
     from gan_zoo import list_models
 
-    cases = [(name, name, {}) for name in list_models()] + EXTRA_CASES
+    cases = [(name, name, {}, 6) for name in list_models()] + EXTRA_CASES
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -124,7 +126,7 @@ def test_every_registered_model_under_two_process_ddp(tmp_path):
                 process.kill()
             done = sorted(p.name.split(".rank")[0] for p in tmp_path.glob("*.rank0.pt"))
             pytest.fail(f"DDP sweep hung after {DDP_SWEEP_TIMEOUT_S} s; finished: {done} of {[c[0] for c in cases]}")
-    for name, _, _ in cases:
+    for name, *_ in cases:
         r0, r1 = (torch.load(tmp_path / f"{name}.rank{r}.pt", weights_only=True) for r in (0, 1))
         assert r0["g_updates"] == r1["g_updates"] >= 1, name
         assert torch.equal(r0["g"], r1["g"]) and torch.equal(r0["d"], r1["d"]), f"{name}: ranks diverged"

@@ -69,9 +69,10 @@ def test_training_step_reads_nothing_back(name, tmp_path, monkeypatch):
 
 def test_began_lr_decay_on_plateau_reads_nothing_back(tmp_path, monkeypatch):
     """The paper's "halve the rates when M_global stalls" decides on the device; the host learns of a decay from
-    a finished non-blocking copy (patience 1, so decays fall due within the run)."""
+    a non-blocking copy read LR_DECAY_READ_DELAY (8) D steps later (patience 1, so decays fall due within the
+    run; 12 batches, so some reach the rates)."""
     model = create_model("began", tiny=True, lr_decay_patience=1)
-    trainer = tiny_trainer(tmp_path, max_steps=12, log_every_n_steps=2)
+    trainer = tiny_trainer(tmp_path, max_steps=24, log_every_n_steps=2)
     loader = random_loader(tuple(model.generator.image_shape), n=32, batch_size=4)
     reads = host_reads_during_training_step(model, monkeypatch, trainer, loader)
     assert model.lr_decays_applied.item() > 0, "no decay happened: the check proves nothing"

@@ -14,9 +14,10 @@ paper shows γ ∈ {0.3, 0.5, 0.7}; 0.5 is the default here. Optimizer: Adam, lr
 halves when the convergence measure stalls (Sec. 4.1): ``lr_decay_patience`` turns that on — when
 M_global has not gone below its best value for that many D steps, both learning rates are multiplied by
 ``lr_decay_factor`` (0.5) and the count restarts. The rule runs on the device (``plateau_step``) and the
-host applies a decay when a non-blocking copy of the decay count lands, so no step waits for the GPU. The best
-value, the counts and the learning rates (optimizer state) are all in the checkpoint, so a resumed run
-continues the same schedule.
+host, which holds the learning rates, applies a decay that fell due at D step t at D step t + 8
+(``LR_DECAY_READ_DELAY``), through a non-blocking copy of the decay count, so no step waits for the GPU and
+every device and DDP rank decays in the same step. The best value, the counts, the counts in flight and the
+learning rates (optimizer state) are all in the checkpoint, so a resumed run continues the same schedule.
 
 One training batch, the paper's simultaneous update (``update_order="simultaneous"``, the default): both
 gradients are taken at (θ_D^t, θ_G^t) —
@@ -80,10 +81,15 @@ import torch
 from torch import Tensor
 
 from gan_zoo.models.base import GANModule, LatentPrior, LossOutput, StepStats, adam
-from gan_zoo.models.host_copies import HostCopies
+from gan_zoo.models.host_copies import DelayedHostRead
 from gan_zoo.registry import register_model
 
 __all__ = ["BEGAN", "update_k", "m_global", "reconstruction_energy", "plateau_step"]
+
+# D steps between a learning-rate decay falling due on the device and the host applying it. Longer than the host
+# runs ahead of a GPU (CUDA's launch queue holds a few steps of BEGAN's kernels), so the read never waits, and
+# negligible against a patience of thousands of D steps.
+LR_DECAY_READ_DELAY = 8
 
 
 def reconstruction_energy(x: Tensor, reconstruction: Tensor) -> Tensor:
@@ -175,8 +181,10 @@ class BEGAN(GANModule):
         self.register_buffer("steps_since_best", torch.zeros((), dtype=torch.long))
         self.register_buffer("lr_decays_due", torch.zeros((), dtype=torch.long))  # decays the rule has called for
         self.register_buffer("lr_decays_applied", torch.zeros((), dtype=torch.long))  # ... and made to the rates
+        # lr_decays_due after each of the last LR_DECAY_READ_DELAY D steps, oldest first: the copies in flight
+        self.register_buffer("lr_decays_due_recent", torch.zeros(LR_DECAY_READ_DELAY, dtype=torch.long))
         self._lr_decays_applied = 0  # host mirror of lr_decays_applied
-        self._lr_decay_reads = HostCopies()
+        self._lr_decay_reads = DelayedHostRead(LR_DECAY_READ_DELAY)
         self.register_load_state_dict_pre_hook(BEGAN._zero_decay_counts_if_absent)
         self.register_load_state_dict_post_hook(BEGAN._read_decays_back)
 
@@ -186,12 +194,14 @@ class BEGAN(GANModule):
         their optimizers' learning rates, so both counts start at 0 (missing keys would fail a strict load)."""
         for name in ("lr_decays_due", "lr_decays_applied"):
             state_dict.setdefault(prefix + name, torch.zeros((), dtype=torch.long))
+        # Checkpoints written before the counts in flight were kept: what fell due is read at the first step.
+        state_dict.setdefault(prefix + "lr_decays_due_recent", state_dict[prefix + "lr_decays_due"].repeat(LR_DECAY_READ_DELAY))
 
     @staticmethod
     def _read_decays_back(module: "BEGAN", incompatible_keys: Any) -> None:
         """Host mirror <- buffer after a load (a resumed fit): one read at load time, never inside a step."""
         module._lr_decays_applied = int(module.lr_decays_applied)
-        module._lr_decay_reads = HostCopies()  # copies of the run before the load are stale
+        module._lr_decay_reads.restart(module.lr_decays_due_recent.tolist())  # the counts in flight at the save
 
     def energy(self, x: Tensor) -> Tensor:
         """L(x) per sample (B,)."""
@@ -237,22 +247,20 @@ class BEGAN(GANModule):
 
     def _decay_on_plateau(self, measure: Tensor) -> None:
         """``plateau_step`` on the device, so no D step waits for the GPU. Decays that fall due are counted in
-        the buffer ``lr_decays_due``; its value reaches the host by a non-blocking copy (``HostCopies``), and the
-        learning rates, which live on the host, are multiplied once that copy has landed: in the same step on
-        the CPU, usually a step or two later on a GPU (immaterial against a patience of thousands). Both counts
-        only grow, so a copy that lands late cannot apply a decay twice; ``lr_decays_applied`` is their host
-        side, checkpointed, and a decay due but not yet applied when a checkpoint is written is applied after
-        resuming. Under DDP every rank counts the same decays (``after_d_step`` averages the energies over the
-        ranks first), but on GPUs each rank's copy may land a step apart, so for that step the ranks' learning
-        rates can differ (CPU/gloo ranks apply it in the same step, ``tests/test_distributed.py``; multi-GPU
-        not run)."""
+        the buffer ``lr_decays_due``; the learning rates live on the host, which reads that count
+        ``LR_DECAY_READ_DELAY`` D steps later (``DelayedHostRead``: a non-blocking copy, long landed by then) and
+        multiplies the rates by the decays it has not applied yet. The delay is the same on the CPU, on a GPU
+        and on every DDP rank (whose energies ``after_d_step`` averaged first), so the ranks decay in the same
+        step and stay one model. ``lr_decays_applied`` is the host count's checkpointed copy and
+        ``lr_decays_due_recent`` holds the counts in flight, so a run resumed from any step decays exactly when
+        the straight run does."""
         best, stalled, due = plateau_step(measure, self.best_m_global, self.steps_since_best, self.hparams.lr_decay_patience)
         self.best_m_global.copy_(best)
         self.steps_since_best.copy_(stalled)
         self.lr_decays_due.add_(due.long())
-        self._lr_decay_reads.push({"due": self.lr_decays_due})
-        landed = self._lr_decay_reads.ready_numbers().get("due")
-        decays = 0 if landed is None else int(landed) - self._lr_decays_applied
+        recent = self.lr_decays_due_recent  # (LR_DECAY_READ_DELAY,): drop the oldest, append this step's count
+        recent.copy_(torch.cat((recent[1:], self.lr_decays_due.view(1))))
+        decays = int(self._lr_decay_reads.push(self.lr_decays_due)) - self._lr_decays_applied  # due 8 D steps ago
         if decays > 0:
             for optimizer in self.optimizers():
                 for group in optimizer.param_groups:

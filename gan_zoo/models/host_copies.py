@@ -11,6 +11,9 @@ sync per step, which is what stops the CPU from running ahead of the GPU. So the
    blocks) and hands the host values over once it has, usually one or two steps later.
 
 On the CPU the copy is the values themselves and is ready at once.
+
+``DelayedHostRead`` is for host decisions that must fall in the same step on every device and every DDP rank
+(BEGAN's learning-rate decay): the value pushed at step t is read at step t + delay, whenever its copy landed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["HostCopies"]
+from collections import deque
+
+__all__ = ["DelayedHostRead", "HostCopies"]
 
 
 class HostCopies:
@@ -55,3 +60,51 @@ class HostCopies:
         """``ready()`` as Python numbers, for host-side decisions inside a step: the copies it reads have
         already landed in host memory, so converting them waits for nothing."""
         return {name: value.tolist() for name, value in self.ready().items()}
+
+
+def _start_host_copy(value: Tensor) -> tuple[Tensor, "torch.cuda.Event | None"]:
+    """Copy ``value`` to the host without waiting: (host tensor, CUDA event recorded behind the copy or None)."""
+    if value.device.type != "cuda":
+        return value.detach().clone().cpu(), None  # a copy: ``.cpu()`` of a CPU tensor is the tensor itself
+    host = torch.empty(value.shape, dtype=value.dtype, pin_memory=True)
+    host.copy_(value.detach(), non_blocking=True)
+    event = torch.cuda.Event()
+    event.record()
+    return host, event
+
+
+class DelayedHostRead:
+    """A 0-d device tensor read on the host exactly ``delay`` pushes after it was taken, on every device.
+
+    ``HostCopies`` hands a copy over when it has landed, which on a GPU depends on timing, so two DDP ranks can
+    act on the same value in different steps (and then train different models). ``push(value)`` at step t
+    returns the value pushed at step t - delay, on the CPU and on a GPU alike. That copy was started ``delay``
+    steps earlier; it has landed unless the host runs more than ``delay`` steps ahead of the device, and only
+    then does the read wait for it: a bound on how far the host may run ahead, not a per-step sync.
+
+    The values in flight are part of the training state: the owner keeps them in a checkpointed buffer too
+    (the last ``delay`` values pushed) and ``restart(values)`` puts them back after a load, so a resumed run
+    reads what the straight run would have.
+    """
+
+    def __init__(self, delay: int, initial: int | float = 0) -> None:
+        if delay < 1:
+            raise ValueError(f"delay must be >= 1, got {delay}")
+        self.delay = delay
+        # oldest first: (host tensor, CUDA event or None); always exactly ``delay`` entries between pushes
+        self._pending: deque[tuple[Tensor, torch.cuda.Event | None]] = deque()
+        self.restart([initial] * delay)
+
+    def restart(self, values: list[int | float]) -> None:
+        """Forget the copies in flight and hold ``values`` (host numbers, oldest first) in their place."""
+        if len(values) != self.delay:
+            raise ValueError(f"expected {self.delay} values in flight, got {len(values)}")
+        self._pending = deque((torch.tensor(v), None) for v in values)
+
+    def push(self, value: Tensor) -> int | float:
+        """Start copying ``value`` to the host; return the value pushed ``delay`` pushes ago."""
+        self._pending.append(_start_host_copy(value))
+        host, event = self._pending.popleft()
+        if event is not None:
+            event.synchronize()  # made ``delay`` steps ago: returns at once unless the host ran that far ahead
+        return host.item()
