@@ -363,6 +363,10 @@ class GanZooCLI(LightningCLI):
                     "the config the run was trained with (config.yaml in its run folder), or drop --ckpt_path"
                 )
             self._resume_state = {k: tuple(v.shape) for k, v in checkpoint.get("state_dict", {}).items()}
+        if subcommand and "weights_only" in self.config[subcommand] and self.config[subcommand]["weights_only"] is None:
+            # Lightning leaves an unset weights_only at False (a full unpickle of the resumed file, "last" and
+            # "hpc" included); checkpoints are untrusted input, and the zoo's own load with weights_only=True.
+            self.config[subcommand]["weights_only"] = True
         super()._parse_ckpt_path()
 
     # ------------------------------------------------------------------ bad values -> one line
