@@ -11,8 +11,10 @@ and loads the tensors with safetensors — no code from the folder is ever execu
 
 from __future__ import annotations
 
+import operator
 import os
 import tempfile
+import typing
 from pathlib import Path
 
 import torch
@@ -22,6 +24,7 @@ from torch import nn
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.provenance import gan_zoo_version, sha256_file
+from gan_zoo.sampling import LatentPrior
 
 __all__ = [
     "save_pretrained",
@@ -57,26 +60,51 @@ def save_pretrained(
     replaced only by a complete new pair (``gan-zoo export`` replaces an export only with ``--overwrite``).
     """
     directory = Path(directory)
+    # Everything that can refuse the model runs before the folder is created: a refusal leaves nothing behind.
     check_exportable = getattr(model, "check_exportable", None)  # ProGAN: only a fully grown generator
     if callable(check_exportable):
         check_exportable()
-    directory.mkdir(parents=True, exist_ok=True)
-    if use_ema is None:
-        use_ema = model.generator_ema is not None
-    generator = model.generator_ema.module if use_ema else model.generator
+    if dtype not in ("float32", "float16"):
+        raise GanZooError(f"dtype must be float32 or float16, got {dtype!r}")
     gen_config = _plain(dict(model.hparams["generator"])) if isinstance(model.hparams.get("generator"), dict) else None
     if gen_config is None:
         raise GanZooError(
             "this model's hparams hold a generator module, not its config; build models with "
             "gan_zoo.create_model(...) or the gan-zoo CLI so they can be saved as pretrained"
         )
-    if dtype not in ("float32", "float16"):
-        raise GanZooError(f"dtype must be float32 or float16, got {dtype!r}")
+    ema = getattr(model, "generator_ema", None)
+    if use_ema is None:
+        use_ema = ema is not None
+    if use_ema and ema is None:
+        raise GanZooError(
+            "use_ema=True, but this model keeps no EMA of its generator (ema_decay is unset); "
+            "pass use_ema=None or False to export the generator itself"
+        )
+    generator = ema.module if use_ema else model.generator
     store = getattr(torch, dtype)
-    state = {
-        k: (v.detach().to(store) if v.is_floating_point() else v.detach()).cpu().contiguous()
-        for k, v in generator.state_dict().items()
-    }
+    state = {}
+    for key, value in generator.state_dict().items():
+        stored = (value.detach().to(store) if value.is_floating_point() else value.detach()).cpu().contiguous()
+        # float16 tops out at 65504: a larger weight would be stored as inf and every sample through it broken
+        if stored.is_floating_point() and value.isfinite().all() and not stored.isfinite().all():
+            raise GanZooError(
+                f"the generator's {key} holds values up to {value.detach().abs().max().item():.4g}, beyond float16's "
+                "range (65504); export it with dtype float32"
+            )
+        state[key] = stored
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_pretrained(model, directory, state, gen_config, bool(use_ema), dtype)
+    except BaseException:
+        if created and not any(directory.iterdir()):
+            directory.rmdir()  # the folder this call made, left empty by the failed write
+        raise
+    return directory
+
+
+def _write_pretrained(model, directory: Path, state: dict, gen_config: dict, use_ema: bool, dtype: str) -> None:
+    """Write the two files into temporary names inside ``directory``, then rename them into place."""
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
         tmp_weights = Path(tmp) / WEIGHTS_NAME
         save_file(state, str(tmp_weights))
@@ -86,7 +114,7 @@ def save_pretrained(
             "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
             "latent_prior": model.hparams.get("latent_prior", "normal"),
             "generator": gen_config,
-            "ema": bool(use_ema),
+            "ema": use_ema,
             "dtype": dtype,
             "weights_sha256": sha256_file(tmp_weights),
         }
@@ -99,7 +127,6 @@ def save_pretrained(
             written.chmod(0o666 & ~umask)
         os.replace(tmp_weights, directory / WEIGHTS_NAME)
         os.replace(tmp_config, directory / CONFIG_NAME)
-    return directory
 
 
 class PretrainedGenerator(nn.Module):
@@ -149,7 +176,10 @@ class PretrainedGenerator(nn.Module):
         """``n`` samples (n, ...) in eval mode; ``labels`` (n,) for nets that take them (default: balanced)."""
         from gan_zoo.sampling import sampling_inputs
 
-        return self.generate(*sampling_inputs(self.generator, n, self.latent_prior, labels, seed))
+        # n = 0 would reach the generator's reshape as an empty batch and fail there with torch's message
+        if operator.index(n) < 1:  # operator.index: ints (numpy's too) pass, 2.5 is a TypeError
+            raise ValueError(f"n must be at least 1 (the number of samples to draw), got {n!r}")
+        return self.generate(*sampling_inputs(self.generator, operator.index(n), self.latent_prior, labels, seed))
 
     @torch.no_grad()
     def interpolate(self, rows: int, steps: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
@@ -172,16 +202,17 @@ class PretrainedGenerator(nn.Module):
 def load_pretrained_folder(
     directory: str | os.PathLike,
     map_location: str | torch.device = "cpu",
-    expected_sha256: dict[str, str] | None = None,
+    expected_sha256: dict[str, str | None] | None = None,
     name: str | None = None,
 ) -> PretrainedGenerator:
     """Rebuild the generator from ``directory`` (made by ``save_pretrained``), verified by sha256, in eval mode.
 
     ``expected_sha256`` maps file name -> digest pinned elsewhere (the package's registry, the caller); the
     weights must also match the digest their own ``config.yaml`` records, which must be present.
-    """
-    from gan_zoo.registry import instantiate_class_path
 
+    A folder whose config does not parse, names no generator net, or disagrees with its weights is a
+    one-line ``GanZooError`` naming the file and what disagrees.
+    """
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
     for path in (config_path, weights_path):
@@ -194,8 +225,8 @@ def load_pretrained_folder(
                 f"{directory / filename} has sha256 {actual[filename]}, but {digest} is pinned for it; "
                 "the file is corrupt or was replaced — reinstall gan-zoo or download it again"
             )
-    config = yaml.safe_load(config_path.read_text())
-    if not isinstance(config, dict) or not config.get("weights_sha256"):
+    config = _read_config(config_path)
+    if not config.get("weights_sha256"):
         raise GanZooError(
             f"{config_path} records no weights_sha256, so {weights_path} cannot be verified; "
             "export the folder again with `gan-zoo export` (it records the digest)"
@@ -205,9 +236,85 @@ def load_pretrained_folder(
             f"{weights_path} has sha256 {actual[WEIGHTS_NAME]}, but {config_path} records {config['weights_sha256']}; "
             "the file is corrupt or was replaced — download it again"
         )
-    generator = instantiate_class_path(config["generator"], base=nn.Module)
-    generator.load_state_dict(load_file(str(weights_path), device=str(map_location)))
-    return PretrainedGenerator(generator, config.get("latent_prior", "normal"), config, name).to(map_location).eval()
+    generator = _build_generator(config, config_path)
+    _load_weights(generator, weights_path, config_path, map_location)
+    latent_prior = config.get("latent_prior", "normal")
+    if latent_prior not in typing.get_args(LatentPrior):  # else the first sample() would fail on it
+        raise GanZooError(f"{config_path} records latent_prior {latent_prior!r}, not one of "
+                          f"{list(typing.get_args(LatentPrior))}; {_REEXPORT}")
+    return PretrainedGenerator(generator, latent_prior, config, name).to(map_location).eval()
+
+
+_REEXPORT = "was the folder exported by `gan-zoo export`? export it again with this gan_zoo version"
+
+
+def _read_config(config_path: Path) -> dict:
+    """``config.yaml`` as a mapping; YAML that does not parse (or is not a mapping) is a ``GanZooError``."""
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        problem = " ".join(str(err).split())  # the parser's several lines (with the position) as one
+        raise GanZooError(f"{config_path} is not valid YAML ({problem[:200]}); {_REEXPORT}") from None
+    if not isinstance(config, dict):
+        raise GanZooError(f"{config_path} holds a {type(config).__name__}, not the mapping `gan-zoo export` writes; "
+                          f"{_REEXPORT}")
+    return config
+
+
+def _build_generator(config: dict, config_path: Path) -> nn.Module:
+    """The generator net ``config["generator"]`` names (only a gan_zoo generator net, see
+    ``registry.resolve_generator_class``), built from its init args."""
+    import inspect
+
+    from gan_zoo.registry import resolve_generator_class
+
+    spec = config.get("generator")
+    if not isinstance(spec, dict) or "class_path" not in spec:
+        raise GanZooError(f"{config_path} has no generator: {{class_path, init_args}} entry; {_REEXPORT}")
+    cls = resolve_generator_class(spec["class_path"], f"pretrained config {config_path}")
+    init_args = spec.get("init_args") or {}
+    if not isinstance(init_args, dict):
+        raise GanZooError(f"{config_path}: generator.init_args is a {type(init_args).__name__}, not a mapping; "
+                          f"{_REEXPORT}")
+    try:  # names first: a misspelled or missing argument is the config's fault, said without a traceback
+        inspect.signature(cls).bind(**init_args)
+    except TypeError as err:
+        raise GanZooError(f"{config_path}: the init_args do not fit {spec['class_path']} ({err}); {_REEXPORT}") from None
+    try:
+        generator = cls(**init_args)
+    except (TypeError, ValueError, GanZooError) as err:  # values the net rejects (a string for latent_dim, ...)
+        raise GanZooError(
+            f"{config_path}: {spec['class_path']} cannot be built from its init_args ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:200]}); {_REEXPORT}"
+        ) from err
+    if not isinstance(getattr(generator, "latent_dim", None), int):
+        raise GanZooError(f"{config_path}: {spec['class_path']} built without an int latent_dim; {_REEXPORT}")
+    return generator
+
+
+def _load_weights(generator: nn.Module, weights_path: Path, config_path: Path, map_location) -> None:
+    """Load the safetensors file into ``generator``; names and shapes must match exactly."""
+    from safetensors import SafetensorError
+
+    try:
+        state = load_file(str(weights_path), device=str(map_location))
+    except SafetensorError as err:
+        raise GanZooError(f"{weights_path} is not a readable safetensors file ({err}); {_REEXPORT}") from None
+    expected = generator.state_dict()
+    problems = [f"{k} is missing" for k in expected if k not in state]
+    problems += [f"{k} is not in the net" for k in state if k not in expected]
+    problems += [
+        f"{k} has shape {tuple(state[k].shape)}, the net built from {CONFIG_NAME} {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise GanZooError(
+            f"{weights_path} does not fit the generator {config_path} describes: {problems[0]}{more}; "
+            "the two files come from different exports — export the folder again with `gan-zoo export`"
+        )
+    generator.load_state_dict(state)
 
 
 def load_pretrained(
@@ -224,12 +331,14 @@ def load_pretrained(
         source: a name from ``gan_zoo.list_pretrained()`` (``"dcgan-mnist"``: verified against the package's
             registry); a folder made by ``save_pretrained`` / ``gan-zoo export`` (a ``Path``, or a string that
             is not a registry name: write ``./dcgan-mnist`` for a folder of that name); ``hf://owner/repo/folder
-            [@revision]`` (needs ``huggingface_hub``; cached, offline once cached); or an ``https://`` folder
-            URL (needs ``weights_sha256``).
+            [@revision]`` (needs ``huggingface_hub``; cached, offline once cached); or an ``https://`` (or
+            ``file://``) folder URL, which needs ``weights_sha256``: its ``config.yaml`` is then accepted only
+            if it records that digest.
         map_location: device for the weights.
         weights_sha256: pin the weights' digest (on top of the registry's and the config's).
         cache_dir: where remote sources are cached (default: the Hub's cache / ``$GAN_ZOO_CACHE``).
-        local_files_only: never touch the network (default: ``$HF_HUB_OFFLINE`` / ``$GAN_ZOO_OFFLINE``).
+        local_files_only: never touch the network (default: on when ``$HF_HUB_OFFLINE`` or ``$GAN_ZOO_OFFLINE``
+            is 1 / true / yes / on, for Hub and URL sources alike).
     """
     import gan_zoo.zoo as zoo
 
@@ -245,6 +354,14 @@ def load_pretrained(
             entry.source, expected, cache_dir=cache_dir, local_files_only=local_files_only
         )
     elif isinstance(source, str) and ("://" in source):
+        if not source.startswith("hf://") and weights_sha256 is None:
+            raise GanZooError(
+                f"{source}: a URL folder is fetched by digest; pass weights_sha256=<sha256 of its "
+                f"{WEIGHTS_NAME}> to gan_zoo.load_pretrained, or download the folder and pass its path"
+            )
+        # Only the weights are pinned: config.yaml comes unchecked, and load_pretrained_folder then requires
+        # it to record exactly the pinned weights' digest.
+        expected = {CONFIG_NAME: None, WEIGHTS_NAME: weights_sha256}
         folder = zoo.fetch_source(source, expected, cache_dir=cache_dir, local_files_only=local_files_only)
         name = source
     else:
@@ -267,38 +384,92 @@ def read_checkpoint(path: str | os.PathLike, what: str = "checkpoint", required:
 
     A missing, truncated or foreign file, or a pickle that asks to run code, is a one-line ``GanZooError``.
     """
+    import pickle
+    import re
+
     path = Path(path)
-    exported = " (the folder `gan-zoo export` writes loads with --pretrained)"
+    if what == "--weights_from":  # a pretrained folder is a valid --weights_from source itself
+        exported = f" (for an exported generator pass its folder, {path.parent if path.is_file() else path}, to --weights_from)"
+    else:
+        exported = " (the folder `gan-zoo export` writes loads with --pretrained)"
     if path.is_dir():
         raise GanZooError(f"{what} {path} is a folder; pass the path of a .ckpt written by `gan-zoo fit`{exported}")
     if not path.is_file():
         raise GanZooError(f"{what} {path} does not exist; pass the path of a .ckpt written by `gan-zoo fit`")
+    if path.suffix == ".safetensors":  # never a .ckpt: say where it goes instead of what torch.load makes of it
+        raise GanZooError(f"{what} {path} is a safetensors file, not a .ckpt written by `gan-zoo fit`{exported}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        missing = [key for key in required if key not in checkpoint]
-        if missing:
-            raise KeyError(f"no {missing[0]!r}")
-    except Exception as err:  # a pickle with code in it, a truncated file, not a checkpoint at all
-        first_line = next((line for line in str(err).splitlines() if line.strip()), "")
+    except pickle.UnpicklingError as err:
+        if "weights only load failed" not in str(err).lower():
+            raise _unreadable(what, path, err) from None
+        # torch's refusal is a paragraph about loading it anyway; one fixed line instead, naming what it asked for
+        named = re.search(r"GLOBAL (\S+)", str(err))
+        holds = f"it names {named.group(1)}" if named else "not tensors, numbers, strings or containers of them"
         raise GanZooError(
-            f"cannot read {what} {path} as a weights-only gan-zoo checkpoint ({type(err).__name__}: "
-            f"{first_line.strip()[:160]}); the file is truncated or not a .ckpt written by `gan-zoo fit`"
-            + (exported if path.suffix == ".safetensors" else "")
+            f"cannot read {what} {path}: it holds objects other than tensors ({holds}); refused: checkpoints are "
+            "loaded weights-only (weights_only=True), so no code in them runs — use a .ckpt written by `gan-zoo fit`"
         ) from None
+    except Exception as err:  # a truncated file, not a checkpoint at all
+        raise _unreadable(what, path, err) from None
+    if not isinstance(checkpoint, dict) or any(key not in checkpoint for key in required):
+        missing = next((key for key in required if key not in checkpoint), None) if isinstance(checkpoint, dict) else None
+        problem = f"it has no {missing!r}" if missing else f"it holds a {type(checkpoint).__name__}, not a dict"
+        raise GanZooError(f"{what} {path} is not a checkpoint written by `gan-zoo fit` ({problem}){exported}")
     return checkpoint
+
+
+def _unreadable(what: str, path: Path, err: Exception) -> GanZooError:
+    first_line = next((line for line in str(err).splitlines() if line.strip()), "")
+    return GanZooError(
+        f"cannot read {what} {path} as a weights-only gan-zoo checkpoint ({type(err).__name__}: "
+        f"{first_line.strip()[:160]}); the file is truncated or not a .ckpt written by `gan-zoo fit`"
+    )
 
 
 def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
     """Load any gan_zoo training checkpoint (``.ckpt``) without knowing its class in advance.
 
     The class comes from the checkpoint's ``_class_path`` and must be a ``GANModule`` subclass inside
-    ``gan_zoo``; tensors are read with ``weights_only=True``.
+    ``gan_zoo``; tensors are read with ``weights_only=True``. Hyperparameters the class does not take, or
+    weights that do not fit the model they describe, are a one-line ``GanZooError``.
     """
+    from argparse import ArgumentError
+
+    from jsonargparse import ArgumentParser
+
     from gan_zoo.models.base import GANModule
     from gan_zoo.registry import resolve_gan_zoo_class
 
     checkpoint = read_checkpoint(path, required=("state_dict", "hyper_parameters"))
-    class_path = checkpoint["hyper_parameters"].get("_class_path", "")
+    hparams = checkpoint["hyper_parameters"]
+    if not isinstance(hparams, dict) or not hparams.get("_class_path"):
+        raise GanZooError(f"checkpoint {path} records no _class_path: it was not written by `gan-zoo fit`; "
+                          "load it with its model class's load_from_checkpoint, or train it with `gan-zoo fit`")
+    class_path = hparams["_class_path"]
     cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
-    # weights_only here too: torch < 2.6 defaults to False, and this is a second read of the file
-    return cls.load_from_checkpoint(path, map_location=map_location, weights_only=True).eval()
+    # Check the hyperparameters the way Lightning's instantiator will parse them, but only parse (builds
+    # nothing): its own error is a multi-line traceback from inside load_from_checkpoint.
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(cls, "hyper_parameters", fail_untyped=False)
+    try:
+        parser.parse_object({"hyper_parameters": {k: v for k, v in hparams.items() if not k.startswith("_")}})
+    except ArgumentError as err:
+        raise GanZooError(
+            f"checkpoint {path}: its hyper_parameters do not fit {class_path} ({' '.join(str(err).split())[:300]}); "
+            "was it written by `gan-zoo fit` with another gan_zoo version? use that version, or train it again"
+        ) from None
+    try:
+        # weights_only here too: torch < 2.6 defaults to False, and this is a second read of the file
+        model = cls.load_from_checkpoint(path, map_location=map_location, weights_only=True)
+    except RuntimeError as err:
+        if not str(err).startswith("Error(s) in loading state_dict"):
+            raise
+        details = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+        raise GanZooError(
+            f"checkpoint {path}: its weights do not fit the model its hyper_parameters describe "
+            f"({details[0][:240] if details else 'state dict mismatch'}{more}); the file was edited or assembled "
+            "from two runs — use the .ckpt exactly as `gan-zoo fit` wrote it"
+        ) from None
+    return model.eval()

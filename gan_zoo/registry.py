@@ -105,8 +105,11 @@ def create_model(name: str, tiny: bool = False, **overrides: Any):
         tiny: use the model's small test sizes.
         **overrides: init args merged over the defaults; nets as ``{"init_args": {...}}`` dicts.
 
-    Example:
-        >>> model = create_model("dcgan", generator={"init_args": {"image_size": 32, "channels": 3}})
+    Example (32×32 RGB: the generator's and the discriminator's ``image_shape`` must agree):
+        >>> shape = {"init_args": {"image_shape": [3, 32, 32]}}
+        >>> model = create_model("dcgan", generator=shape, discriminator=shape)
+        >>> model.sample(2, seed=0).shape
+        torch.Size([2, 3, 32, 32])
     """
     spec = get_model_spec(name)
     return instantiate_from_config(spec.cls, model_config(name, tiny=tiny, **overrides))
@@ -133,23 +136,50 @@ def instantiate_from_config(cls: type, config: dict[str, Any]):
 
 
 def resolve_gan_zoo_class(class_path: str, base: type, what: str) -> type:
-    """The class named by ``class_path`` if it lives in ``gan_zoo`` and subclasses ``base``.
+    """The class named by ``class_path`` if it is defined in ``gan_zoo`` and subclasses ``base``.
 
     Configs and checkpoints from strangers may name only our own classes, never arbitrary callables.
     ``what`` names the source in the error ("pretrained config", "checkpoint ...").
     """
     import importlib
 
+    if not isinstance(class_path, str):
+        raise GanZooError(f"the {what} names no class (class_path is {class_path!r}); it may only name gan_zoo classes")
     module_name, _, class_name = class_path.rpartition(".")
     if not module_name.startswith("gan_zoo."):
         raise GanZooError(f"refusing to build {class_path!r} from the {what}: it may only name gan_zoo classes")
-    cls = getattr(importlib.import_module(module_name), class_name, None)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        raise GanZooError(f"{class_path!r} in the {what} names no gan_zoo module; it may only name gan_zoo classes") from None
+    cls = getattr(module, class_name, None)
+    # A gan_zoo module also holds names it imported (torchmetrics' FID in gan_zoo.metrics.scores, torch's
+    # AveragedModel in gan_zoo.models.base): the class itself must be defined inside gan_zoo.
+    if isinstance(cls, type) and not cls.__module__.startswith("gan_zoo."):
+        raise GanZooError(
+            f"refusing to build {class_path!r} from the {what}: it is {cls.__module__}.{cls.__qualname__}, "
+            "imported into gan_zoo; it may only name gan_zoo classes"
+        )
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise GanZooError(f"{class_path!r} in the {what} is not a gan_zoo {base.__name__} subclass")
     return cls
 
 
-def instantiate_class_path(config: dict[str, Any], base: type) -> Any:
-    """Build ``{"class_path": ..., "init_args": {...}}`` naming a ``gan_zoo`` subclass of ``base``."""
-    cls = resolve_gan_zoo_class(config.get("class_path", ""), base, "pretrained config")
-    return cls(**config.get("init_args", {}))
+def resolve_generator_class(class_path: str, what: str) -> type:
+    """The generator net named by ``class_path``: an ``nn.Module`` defined in ``gan_zoo.nets`` whose constructor
+    takes ``latent_dim`` (the nets' protocol, ``gan_zoo.nets``).
+
+    A pretrained config rebuilds only a generator; this keeps it from building a discriminator, a feature
+    extractor or a whole ``GANModule`` (whose constructor would build more than the one net it loads).
+    """
+    import inspect
+
+    from torch import nn
+
+    cls = resolve_gan_zoo_class(class_path, nn.Module, what)
+    if not cls.__module__.startswith("gan_zoo.nets.") or "latent_dim" not in inspect.signature(cls).parameters:
+        raise GanZooError(
+            f"{class_path!r} in the {what} is not a generator net (a gan_zoo.nets class that takes latent_dim); "
+            "export the folder again with `gan-zoo export`"
+        )
+    return cls

@@ -178,14 +178,19 @@ def _fetch_hf(source: str, cache_dir: str | os.PathLike | None, local_files_only
         raise GanZooError(
             f"loading {source} needs huggingface_hub: pip install 'gan-zoo[hub]' (or huggingface_hub)"
         ) from err
-    from huggingface_hub.errors import LocalEntryNotFoundError
+    try:  # huggingface_hub.errors exists from 0.24 on; older releases (the [hub] extra allows 0.20) keep it in utils
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:
+        from huggingface_hub.utils import LocalEntryNotFoundError
 
     repo_id, subfolder, revision = parse_hf_source(source)
     kwargs: dict[str, Any] = {"subfolder": subfolder, "revision": revision, "library_name": "gan-zoo"}
     if cache_dir is not None:
         kwargs["cache_dir"] = str(cache_dir)
-    if local_files_only is not None:
-        kwargs["local_files_only"] = local_files_only
+    if local_files_only is None:
+        local_files_only = offline_default()
+    if local_files_only:  # else huggingface_hub's own reading of $HF_HUB_OFFLINE (at its import) applies
+        kwargs["local_files_only"] = True
     paths = []
     for filename in (CONFIG_NAME, WEIGHTS_NAME):
         try:
@@ -202,58 +207,91 @@ def _fetch_hf(source: str, cache_dir: str | os.PathLike | None, local_files_only
     return paths[0].parent
 
 
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def offline_default() -> bool:
+    """Whether downloads are off when the caller did not say: ``$HF_HUB_OFFLINE`` or ``$GAN_ZOO_OFFLINE`` set to
+    1 / true / yes / on (huggingface_hub's spelling of true), for Hub and URL sources alike."""
+    return any(os.environ.get(var, "").strip().lower() in _TRUE for var in ("HF_HUB_OFFLINE", "GAN_ZOO_OFFLINE"))
+
+
 def _cache_root() -> Path:
     return Path(os.environ.get("GAN_ZOO_CACHE", Path.home() / ".cache" / "gan_zoo"))
 
 
-def _fetch_url(source: str, expected: dict[str, str], cache_dir: str | os.PathLike | None,
+def _fetch_url(source: str, expected: dict[str, str | None], cache_dir: str | os.PathLike | None,
                local_files_only: bool | None) -> Path:
     """Fetch ``<source>/config.yaml`` and ``<source>/generator.safetensors`` into the cache, by digest.
 
     The cache folder is named by the weights' sha256, so a cached copy is reused only if it is the pinned one;
-    a download lands in a temporary file and is renamed only after its digest matched.
+    a download lands in a temporary file and is renamed only after its digest matched. A config without a
+    pinned digest (``expected[config.yaml]`` None: the caller pinned only the weights) is kept only if it
+    records the pinned weights' digest, which ``hub.load_pretrained_folder`` checks again.
     """
     from gan_zoo.provenance import sha256_file
 
     root = Path(cache_dir) if cache_dir is not None else _cache_root()
     folder = root / "pretrained" / expected[WEIGHTS_NAME][:16]
-    folder.mkdir(parents=True, exist_ok=True)
     if local_files_only is None:
-        local_files_only = os.environ.get("GAN_ZOO_OFFLINE", "") not in ("", "0")
+        local_files_only = offline_default()
     for filename in (CONFIG_NAME, WEIGHTS_NAME):
         target = folder / filename
-        if target.is_file() and sha256_file(target) == expected[filename]:
+        if target.is_file() and _acceptable(target, filename, expected, sha256_file):
             continue
         if local_files_only:
             raise GanZooError(f"{source}/{filename} is not in the cache {folder} and downloads are off (offline)")
         url = source.rstrip("/") + "/" + urllib.parse.quote(filename)
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as tmp:
-            try:
-                with urllib.request.urlopen(url, timeout=60) as response:
-                    shutil.copyfileobj(response, tmp)
-            except OSError as err:
-                tmp.close()
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{filename}.", suffix=".part", delete=False)
+        try:  # whatever happens (a failed or refused download, Ctrl-C), the temporary file does not stay
+            with tmp:
+                try:
+                    with urllib.request.urlopen(url, timeout=60) as response:
+                        shutil.copyfileobj(response, tmp)
+                except (OSError, ValueError) as err:  # ValueError: a URL urllib cannot parse
+                    raise GanZooError(f"cannot download {url} ({err}); check the connection or the URL") from err
+            if not _acceptable(Path(tmp.name), filename, expected, sha256_file):
+                if expected.get(filename) is not None:
+                    actual = sha256_file(tmp.name)
+                    raise GanZooError(f"{url} has sha256 {actual}, the registry pins {expected[filename]}; not using it")
+                raise GanZooError(
+                    f"{url} does not record the pinned weights sha256 {expected[WEIGHTS_NAME]}; it describes other "
+                    "weights: check weights_sha256 or the URL"
+                )
+            os.replace(tmp.name, target)
+        finally:
+            if os.path.exists(tmp.name):
                 os.unlink(tmp.name)
-                raise GanZooError(f"cannot download {url} ({err}); check the connection or the URL") from err
-        actual = sha256_file(tmp.name)
-        if actual != expected[filename]:
-            os.unlink(tmp.name)
-            raise GanZooError(f"{url} has sha256 {actual}, the registry pins {expected[filename]}; not using it")
-        os.replace(tmp.name, target)
     return folder
+
+
+def _acceptable(path: Path, filename: str, expected: dict[str, str | None], sha256_file) -> bool:
+    """Whether ``path`` may serve as ``filename``: its pinned digest, or (an unpinned config) records the weights'."""
+    if expected.get(filename) is not None:
+        return sha256_file(path) == expected[filename]
+    try:
+        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        return False
+    return isinstance(config, dict) and config.get("weights_sha256") == expected[WEIGHTS_NAME]
 
 
 def fetch_source(source: str, expected: dict[str, str] | None = None, *, cache_dir: str | os.PathLike | None = None,
                  local_files_only: bool | None = None) -> Path:
     """A local folder holding ``config.yaml`` + ``generator.safetensors`` for a remote ``source``.
 
-    ``expected`` maps file name -> sha256 (required for plain URLs: they are fetched by digest).
+    ``expected`` maps file name -> sha256 (required for plain URLs: they are fetched by digest; the weights'
+    digest at least, the config's may be None).
     """
     if source.startswith("hf://"):
         return _fetch_hf(source, cache_dir, local_files_only)
     if urllib.parse.urlparse(source).scheme in ("http", "https", "file"):
-        if not expected:
-            raise GanZooError(f"{source}: a URL source needs the sha256 of both files (list it in the registry)")
+        if not expected or not expected.get(WEIGHTS_NAME):
+            raise GanZooError(
+                f"{source}: a URL source is fetched by digest and needs the sha256 of its {WEIGHTS_NAME} "
+                "(list it in the registry, or pass weights_sha256 to gan_zoo.load_pretrained)"
+            )
         return _fetch_url(source, expected, cache_dir, local_files_only)
     raise GanZooError(f"unknown pretrained source {source!r}; use package, hf://owner/repo/folder or an https:// URL")
 
