@@ -417,3 +417,16 @@ def test_readme_tables_match_the_registry():
     assert module.render(readme) == readme, "README.md is stale: run python scripts/update_readme_pretrained.py"
     for entry in SHIPPED:  # the generated text really carries the registry's numbers
         assert f"`{entry.name}` ({entry.metrics['domain_fid']['value']:.1f})" in readme
+
+
+def test_readme_pretrained_python_block_runs_as_written():
+    """The README's Python example for the shipped generators, copied by users as it stands (it once used
+    torch without importing it), gives the shapes its comments promise."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if 'load_pretrained("cgan-mnist")' in b)
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    assert tuple(scope["images"].shape) == (10, 1, 28, 28)
+    assert tuple(scope["strip"].shape) == (4, 10, 1, 28, 28)
