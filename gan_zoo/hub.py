@@ -439,7 +439,7 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
     from jsonargparse import ArgumentParser
 
     from gan_zoo.models.base import GANModule
-    from gan_zoo.registry import resolve_gan_zoo_class
+    from gan_zoo.registry import check_nested_class_paths, resolve_gan_zoo_class
 
     checkpoint = read_checkpoint(path, required=("state_dict", "hyper_parameters"))
     hparams = checkpoint["hyper_parameters"]
@@ -448,6 +448,7 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
                           "load it with its model class's load_from_checkpoint, or train it with `gan-zoo fit`")
     class_path = hparams["_class_path"]
     cls = resolve_gan_zoo_class(class_path, GANModule, f"checkpoint {path} (write it with `gan-zoo fit`)")
+    check_nested_class_paths(hparams, f"checkpoint {path}")
     # Check the hyperparameters the way Lightning's instantiator will parse them, but only parse (builds
     # nothing): its own error is a multi-line traceback from inside load_from_checkpoint.
     parser = ArgumentParser(exit_on_error=False)

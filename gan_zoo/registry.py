@@ -15,6 +15,7 @@ list_models`` always sees every model. This module never imports the models itse
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -163,6 +164,47 @@ def resolve_gan_zoo_class(class_path: str, base: type, what: str) -> type:
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise GanZooError(f"{class_path!r} in the {what} is not a gan_zoo {base.__name__} subclass")
     return cls
+
+
+# Where the classes a checkpoint's hyperparameters may name live: gan_zoo's own (nets, models) and
+# PyTorch's optimizers and schedulers (g_optimizer / d_optimizer).
+CHECKPOINT_CLASS_PACKAGES = ("gan_zoo.", "torch.optim.")
+
+
+def check_nested_class_paths(hparams: Any, what: str) -> None:
+    """Refuse hyperparameters that name a class outside ``CHECKPOINT_CLASS_PACKAGES`` anywhere (nets,
+    optimizers, their nested init args).
+
+    Loading a checkpoint rebuilds every ``class_path`` in it (jsonargparse imports the module and calls the
+    class with the stored arguments), so a stranger's file could otherwise import any installed module and build
+    any ``nn.Module`` subclass. Checked by name before anything is imported, then by where the class is defined.
+    """
+    import importlib
+
+    def class_paths(value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            if "class_path" in value:
+                yield value["class_path"]
+            for item in value.values():
+                yield from class_paths(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                yield from class_paths(item)
+
+    for class_path in class_paths(hparams):
+        refused = GanZooError(
+            f"refusing to build {class_path!r} from the {what}: its hyperparameters may name only gan_zoo classes "
+            "and torch.optim optimizers"
+        )
+        if not isinstance(class_path, str) or not class_path.startswith(CHECKPOINT_CLASS_PACKAGES):
+            raise refused
+        module_name, _, class_name = class_path.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name, None)
+        except ImportError:
+            cls = None
+        if not (isinstance(cls, type) and cls.__module__.startswith(CHECKPOINT_CLASS_PACKAGES)):
+            raise refused
 
 
 def resolve_generator_class(class_path: str, what: str) -> type:

@@ -241,6 +241,9 @@ def test_sampling_fewer_than_one_is_a_value_error(export, n):
     with pytest.raises(ValueError, match="at least 1"):
         generator.sample(n, seed=0)
     assert generator.sample(1, seed=0).shape[0] == 1
+    model = create_model("dcgan", tiny=True)  # the module's sample, the protocol the pretrained one copies
+    with pytest.raises(ValueError, match="at least 1"):
+        model.sample(n, seed=0)
 
 
 # ------------------------------------------------------------------------- 6. docs and robustness
@@ -329,3 +332,43 @@ def test_a_float16_export_refuses_weights_beyond_its_range(tmp_path):
         save_pretrained(model, tmp_path / "half", dtype="float16")
     assert not (tmp_path / "half").exists()
     assert save_pretrained(model, tmp_path / "full").is_dir()  # float32 keeps it
+
+
+@pytest.mark.parametrize("where", ["generator", "optimizer", "nested"])
+def test_a_checkpoint_naming_a_foreign_class_anywhere_is_refused_before_it_is_imported(checkpoint, where, tmp_path,
+                                                                                       monkeypatch):
+    """Every class_path in a checkpoint's hyperparameters is rebuilt on load (jsonargparse imports its module
+    and calls it): one outside gan_zoo and torch.optim is refused, and its module is never imported."""
+    import sys
+
+    marker = tmp_path / "IMPORTED"
+    (tmp_path / "foreign_module.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nimport torch\nclass Net(torch.nn.Module):\n    latent_dim = 8\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data, path = checkpoint
+    foreign = {"class_path": "foreign_module.Net", "init_args": {}}
+    hparams = data["hyper_parameters"]
+    if where == "generator":
+        hparams["generator"] = foreign
+    elif where == "optimizer":
+        hparams["g_optimizer"] = foreign
+    else:  # inside a net's init args
+        hparams["generator"]["init_args"]["block"] = foreign
+    torch.save(data, path)
+    with pytest.raises(GanZooError, match="refusing to build 'foreign_module.Net'.*only gan_zoo classes and torch.optim"):
+        load_gan_checkpoint(path)
+    assert not marker.exists() and "foreign_module" not in sys.modules
+    # A torch class outside torch.optim is refused too (it would build whatever nn.Module the file names).
+    hparams["generator"] = {"class_path": "torch.nn.Linear", "init_args": {"in_features": 1, "out_features": 1}}
+    hparams.pop("g_optimizer", None)
+    torch.save(data, path)
+    with pytest.raises(GanZooError, match="refusing to build 'torch.nn.Linear'"):
+        load_gan_checkpoint(path)
+
+
+def test_a_checkpoint_with_a_torch_optimizer_still_loads(checkpoint):
+    data, path = checkpoint
+    data["hyper_parameters"]["g_optimizer"] = {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}}
+    torch.save(data, path)
+    assert load_gan_checkpoint(path).hparams["g_optimizer"]["class_path"] == "torch.optim.Adam"

@@ -327,6 +327,8 @@ class GANModule(L.LightningModule):
         Returns:
             (n, ...) samples, e.g. (n, C, H, W) images in [-1, 1].
         """
+        if n < 1:
+            raise ValueError(f"n must be at least 1 (the number of samples to draw), got {n!r}")
         if use_ema is None:
             use_ema = self.generator_ema is not None
         if use_ema and self.generator_ema is None:
