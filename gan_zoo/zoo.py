@@ -58,7 +58,9 @@ class PretrainedEntry:
         model: the registry name of the model it was trained with (``"dcgan"``).
         dataset: the training data (``"mnist"``).
         resolution: the sample shape (C, H, W).
-        conditional: whether ``sample`` takes class labels.
+        conditional: whether the generator was trained on class labels (cGAN), so that ``sample``'s labels
+            are classes. InfoGAN's are not (false), though its ``sample`` takes labels too: the value of its
+            categorical code, which its training matched to digits only up to a permutation (``code_accuracy``).
         source: ``"package"``, ``"hf://owner/repo/folder[@rev]"`` or an ``https://`` / ``file://`` folder URL.
         weights_sha256 / config_sha256: the digests the two files must have.
         size_bytes: size of ``generator.safetensors``.
