@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from gan_zoo.registry import instantiate_from_config, model_config
@@ -176,3 +177,35 @@ def test_periodic_work_is_not_repeated_after_a_resume(tmp_path):
     resumed = Runs()
     tiny_trainer(tmp_path, max_steps=21, callbacks=[resumed]).fit(build(n_critic=2), loader, ckpt_path=tmp_path / "m.ckpt")
     assert first.g_steps == [3] and resumed.g_steps == [6]
+
+
+@pytest.mark.parametrize("in_memory,num_workers", [(True, 0), (False, 0), (False, 2)],
+                         ids=["in_memory", "dataloader", "dataloader_workers"])
+def test_a_fit_saved_after_max_steps_at_an_epoch_end_resumes_into_the_straight_run(data_dir, tmp_path, in_memory,
+                                                                                   num_workers):
+    """``trainer.save_checkpoint`` after a fit that max_steps stopped on an epoch's last batch (Lightning has
+    closed that epoch), resumed: the next epoch's data order and noise are the straight run's, bit for bit, on
+    every data path. Closed epochs used to resume as "at the last batch", skipping an epoch's order; and
+    worker processes, started again by the resume, drew their seeds from the global RNG and the order from
+    a RandomSampler, where the straight run's persistent workers did not."""
+    import lightning as L
+
+    from gan_zoo import create_model
+    from gan_zoo.data import MNISTDataModule
+
+    def train(root: str, max_steps: int, ckpt_path=None):
+        L.seed_everything(0, verbose=False)
+        nets = {"init_args": {"image_shape": [1, 28, 28]}}
+        model = create_model("dcgan", tiny=True, generator=nets, discriminator=nets)
+        data = MNISTDataModule(data_dir=str(data_dir), limit_samples=48, batch_size=8, in_memory=in_memory,
+                               num_workers=num_workers)  # 6 batches per epoch
+        trainer = tiny_trainer(tmp_path / root, max_steps=max_steps)
+        trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+        return trainer, model
+
+    _, straight = train("straight", 16)  # DCGAN: 2 optimizer steps per batch, so 8 batches
+    stopped, _ = train("first", 12)  # the last batch of the first epoch
+    stopped.save_checkpoint(tmp_path / "epoch_end.ckpt")
+    _, resumed = train("resumed", 16, ckpt_path=tmp_path / "epoch_end.ckpt")
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key

@@ -565,3 +565,35 @@ def test_scoring_during_training_leaves_the_training_noise_alone(data_dir, tmp_p
     plain, scored = train(False), train(True)
     for key, value in plain.items():
         assert torch.equal(value, scored[key]), key
+
+
+def test_metrics_history_is_in_the_checkpoint_and_a_resume_continues_it(data_dir, tmp_path):
+    """MetricsCallback.history is training state: a run resumed from a checkpoint ends with the straight run's
+    history (the scores before the checkpoint come from the file, later ones are scored again)."""
+    import lightning as L
+
+    from gan_zoo import create_model
+    from gan_zoo.callbacks import MetricsCallback
+    from gan_zoo.data import MNISTDataModule
+    from helpers import tiny_trainer
+
+    def train(root, max_steps: int, ckpt_path=None):
+        L.seed_everything(0, verbose=False)
+        nets = {"init_args": {"image_shape": [1, 28, 28]}}
+        model = create_model("dcgan", tiny=True, generator=nets, discriminator=nets)
+        callback = MetricsCallback(metrics=["domain_is"], every_n_g_steps=2, num_samples=20, is_splits=2,
+                                   batch_size=20, domain="mnist", at_train_end=False)
+        dm = MNISTDataModule(data_dir=str(data_dir), limit_samples=48, batch_size=8, in_memory=False)
+        trainer = tiny_trainer(tmp_path / root, max_steps=max_steps, callbacks=[callback])
+        trainer.fit(model, datamodule=dm, ckpt_path=ckpt_path)
+        return trainer, callback
+
+    _, straight = train("straight", 16)
+    first, stopped = train("first", 12)
+    first.save_checkpoint(tmp_path / "mid.ckpt")
+    saved = torch.load(tmp_path / "mid.ckpt", weights_only=True)["callbacks"]
+    assert [entry["history"] for entry in saved.values() if "history" in entry] == [stopped.history]
+    _, resumed = train("resumed", 16, ckpt_path=tmp_path / "mid.ckpt")
+    values = lambda history: [(h["g_updates"], h["results"]["domain_is"]["value"]) for h in history]  # noqa: E731
+    assert [g for g, _ in values(straight.history)] == [2, 4, 6, 8]
+    assert values(resumed.history) == values(straight.history)

@@ -141,12 +141,7 @@ class GANCheckpoint(ModelCheckpoint):
 
     # ------------------------------------------------------------------ every rank's noise stream
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
-        fit_loop = checkpoint.get("loops", {}).get("fit_loop")
-        if fit_loop:  # an epoch already closed (a stop on its last batch): the resume starts the next one at batch 0
-            epoch, batches = fit_loop["epoch_progress"]["current"], fit_loop["epoch_loop.batch_progress"]
-            if epoch["completed"] == epoch["ready"] and batches["current"]["ready"] > 0:
-                batches["current"] = {key: 0 for key in batches["current"]}
-                batches["is_last_batch"] = False
+        # (An epoch closed before the save resumes at the next epoch's first batch: GANModule.on_save_checkpoint.)
         # Runs on every rank while the checkpoint is assembled (rank 0 then writes it): a collective is safe.
         if trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
             device = trainer.strategy.root_device

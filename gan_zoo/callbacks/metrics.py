@@ -14,6 +14,7 @@ The real reference statistics are computed at the first evaluation and kept. Res
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Literal
 
@@ -87,6 +88,15 @@ class MetricsCallback(PeriodicCallback):
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.evaluate(trainer, pl_module)
+
+    def state_dict(self) -> dict:
+        # the scores so far go with the checkpoint: a resumed run's history is the straight run's, and it
+        # leaves out what a crashed run scored after its last checkpoint (metrics.jsonl, appended, keeps that)
+        return super().state_dict() | {"history": copy.deepcopy(self.history)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self.history = copy.deepcopy(state_dict.get("history", []))
 
     # ------------------------------------------------------------------ suite and reference
     def _domain(self, trainer: L.Trainer) -> DomainName | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 from torchvision import transforms as T
 
 from gan_zoo.data.in_memory import DeviceTensorLoader
@@ -67,6 +68,23 @@ def dataset_tensors(dataset: Dataset) -> tuple[Tensor, ...]:
     if not isinstance(dataset, TensorDataset):
         raise TypeError(f"expected a TensorDataset, got {type(dataset).__name__}")
     return tuple(t if index is None else t[index] for t in dataset.tensors)
+
+
+class EpochPermutation(Sampler[int]):
+    """Indices 0..n-1 in the order ``randperm(n)`` gives for the seed ``seed + epoch``, the epoch read when an
+    epoch's iteration starts (``epoch()``, the trainer's). A resumed run asks at the epoch it resumes in, so it
+    sees the straight run's order, however the loader's workers were started; ``set_epoch`` (which Lightning
+    calls on samplers that have it) comes too late for workers that already hold an iterator."""
+
+    def __init__(self, n: int, seed: int, epoch: Callable[[], int]) -> None:
+        self.n, self.seed, self.epoch = n, seed, epoch
+
+    def __iter__(self) -> Iterator[int]:
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch()))
+        return iter(order.tolist())
+
+    def __len__(self) -> int:
+        return self.n
 
 
 class GANDataModule(L.LightningDataModule):
@@ -195,18 +213,35 @@ class GANDataModule(L.LightningDataModule):
         )
 
     def file_loader(self) -> DataLoader:
-        """The DataLoader path: shuffled (Lightning adds a DistributedSampler under DDP), equal batches."""
+        """The DataLoader path: shuffled, equal batches.
+
+        Under DDP Lightning puts in a ``DistributedSampler`` (a permutation from the seed and the epoch). In one
+        process the loader gets ``EpochPermutation`` (the same kind of order) instead of ``shuffle=True``, whose
+        order comes from the global RNG; and the workers draw their base seed from the loader's own generator,
+        not the global RNG, which a resumed run's new workers would otherwise advance at an epoch where the
+        straight run's persistent workers did not (every later z would differ). Random augmentations inside
+        the workers (flips) restart from the base seed after a resume: the one thing not replayed exactly.
+        """
         assert self.train_set is not None, "call setup() first"
         workers = self.num_workers
         if workers is None:
             workers = default_num_workers(self.trainer.num_devices if self.trainer is not None else 1)
+        world_size, _ = self._world()
+        seed = int(os.environ.get("PL_GLOBAL_SEED", 0))  # what Lightning's DistributedSampler uses
+        sampler = None
+        if world_size == 1:
+            sampler = EpochPermutation(len(self.train_set), seed, lambda: self.trainer.current_epoch if self.trainer else 0)
         return DataLoader(
             self.train_set,
             batch_size=self.batch_size,
-            shuffle=True,
+            shuffle=sampler is None,  # under DDP Lightning replaces this with its DistributedSampler
+            sampler=sampler,
             drop_last=len(self.train_set) >= self.batch_size,  # equal batches for batch norm
             num_workers=workers,
             persistent_workers=workers > 0,
             pin_memory=self._training_device().type == "cuda",
             prefetch_factor=self.prefetch_factor if workers > 0 else None,
+            # the workers' base seed from a generator of the loader's own, not from the global RNG: starting
+            # workers (at the first epoch, and again after a resume) leaves the training noise alone
+            generator=torch.Generator().manual_seed(seed),
         )

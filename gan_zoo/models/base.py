@@ -372,6 +372,16 @@ class GANModule(L.LightningModule):
             module._ema_updates = int(module.generator_ema.n_averaged)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # An epoch that Lightning has already closed (a stop by max_steps or a signal on its last batch, or
+        # trainer.save_checkpoint after such a fit) is saved with its batch count at the end: a resume would
+        # take that epoch as still running and at its last batch, skip the next epoch's data order and train
+        # on the one after. Saved as "the next epoch, batch 0", it resumes where the straight run goes on.
+        fit_loop = checkpoint.get("loops", {}).get("fit_loop")
+        if fit_loop:
+            epoch, batches = fit_loop["epoch_progress"]["current"], fit_loop["epoch_loop.batch_progress"]
+            if epoch["completed"] == epoch["ready"] and batches["current"]["ready"] > 0:
+                batches["current"] = {key: 0 for key in batches["current"]}
+                batches["is_last_batch"] = False
         # The noise stream is training state too: with it, resuming from an epoch-end checkpoint
         # replays the uninterrupted run bit for bit (z, ε, shuffling all come from the torch RNG).
         checkpoint["gan_zoo_rng"] = {
