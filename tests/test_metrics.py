@@ -597,3 +597,36 @@ def test_metrics_history_is_in_the_checkpoint_and_a_resume_continues_it(data_dir
     values = lambda history: [(h["g_updates"], h["results"]["domain_is"]["value"]) for h in history]  # noqa: E731
     assert [g for g, _ in values(straight.history)] == [2, 4, 6, 8]
     assert values(resumed.history) == values(straight.history)
+
+
+@pytest.mark.parametrize("distribution", ["gaussians8", "gaussians25"])
+def test_toy_mode_coverage_radius_is_three_sigma_at_the_toy_sigmas(distribution):
+    # The protocol's radius is 3σ in the units of the data. With the toy σ (0.02, 0.05 < 1) a radius written
+    # with σ² instead of σ shrinks the disc 50x / 20x; a test with σ near 1 would not see it.
+    from gan_zoo.data.toy import MODE_STD, toy_modes
+    from gan_zoo.metrics import toy_mode_coverage
+
+    sigma = MODE_STD[distribution]
+    modes = toy_modes(distribution).double()
+    radii = [0.5, 2.9, 3.1, 10.0]  # in units of σ: the first two inside 3σ, the others outside
+    angle = torch.tensor(0.7, dtype=torch.float64)  # any direction: the radius is Euclidean
+    direction = torch.stack([angle.cos(), angle.sin()])
+    # one sample per mode 0..3, each r·σ from its own mode (10σ is still far nearer it than any other mode)
+    samples = torch.stack([modes[i] + r * sigma * direction for i, r in enumerate(radii)])
+    cov = toy_mode_coverage(samples, distribution)
+    expected_counts = tuple(int(i < len(radii) and radii[i] <= 3) for i in range(len(modes)))
+    assert cov.counts == expected_counts  # modes 0 and 1 only
+    assert (cov.modes_covered, cov.num_modes) == (2, len(modes))
+    assert cov.high_quality == 2 / 4
+
+
+def test_class_coverage_counts_a_class_at_exactly_the_threshold_as_covered():
+    # "at least min_share of its uniform share": count >= min_share * N / K. Dyadic shares keep the threshold
+    # exact in floating point. 40 samples, 4 classes, min_share 1/2: the threshold is 0.5 * 40 / 4 = 5 samples.
+    labels = torch.tensor([0] * 5 + [1] * 4 + [2] * 31)  # class 0 exactly at it, class 1 one short, class 3 empty
+    cov = class_coverage(labels, num_classes=4, min_share=0.5)
+    assert cov["histogram"] == [5, 4, 31, 0]
+    assert cov["classes_covered"] == 2 and cov["coverage"] == 2 / 4  # classes 0 and 2
+    # min_share 1: a perfectly balanced histogram sits exactly at its uniform share in every class
+    balanced = class_coverage(torch.arange(4).repeat(10), num_classes=4, min_share=1.0)
+    assert balanced["classes_covered"] == 4 and balanced["kl_from_uniform"] == 0.0
