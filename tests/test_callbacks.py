@@ -165,3 +165,30 @@ def test_scoring_draws_each_batch_as_the_suite_consumes_it():
                               batch_size=8, seed=0, source="noise")
     assert len(most_alive) == 10 and max(most_alive) <= 2, most_alive
     assert results["domain_is"].protocol.n_fake == 80
+
+
+def _tiles(grid: torch.Tensor, n: int, nrow: int, h: int, w: int, padding: int = 2) -> list[torch.Tensor]:
+    """The n images of a make_grid layout (padding around every tile), in row-major order."""
+    return [
+        grid[:, padding + (i // nrow) * (h + padding):][:, :h, padding + (i % nrow) * (w + padding):][:, :, :w]
+        for i in range(n)
+    ]
+
+
+def test_to_grid_maps_minus_one_to_one_onto_zero_to_one_without_stretching():
+    # Samples live in [-1, 1] (tanh): the grid shows them as (x + 1) / 2 on that fixed range. Normalizing each
+    # grid to its own min/max would turn an all-grey batch black and stretch low-contrast samples to full range,
+    # so grids of different steps could not be compared by eye.
+    from gan_zoo.callbacks.sample_grid import to_grid
+
+    grey = to_grid(torch.zeros(4, 3, 5, 5))
+    for tile in _tiles(grey, 4, 2, 5, 5):
+        assert torch.equal(tile, torch.full_like(tile, 0.5))
+
+    x = torch.linspace(-0.5, 0.3, 4 * 3 * 5 * 5).view(4, 3, 5, 5)  # inside [-1, 1], asymmetric about 0
+    expected = (x.double() + 1) / 2  # the fixed-range map in float64
+    grid = to_grid(x)
+    assert grid.shape == (3, 2 * (5 + 2) + 2, 2 * (5 + 2) + 2)  # nrow = √4 = 2
+    for tile, want in zip(_tiles(grid, 4, 2, 5, 5), expected):
+        torch.testing.assert_close(tile.double(), want, rtol=0, atol=1e-7)
+    assert float(grid.max()) == pytest.approx(0.65) and float(grid[:, 2:7, 2:7].min()) == pytest.approx(0.25)
