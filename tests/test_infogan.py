@@ -247,3 +247,56 @@ def test_mutual_information_term_moves_the_generator_in_its_step():
     (ce + nll).backward()
     for d, p in zip(difference, model.generator.parameters()):
         torch.testing.assert_close(d, p.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_one_sided_label_smoothing_reaches_infogans_d_loss():
+    """``real_label`` (0.9: one-sided smoothing) changes InfoGAN's D loss by the closed form: with
+    BCE(l, t) = softplus(l) − t·l, L(t = 0.9) − L(t = 1) = 0.1 · mean(D(x)) over the real logits."""
+    model = tiny_infogan(real_label=0.9)
+    with torch.no_grad():  # larger weights: logits well away from 0, where the difference would vanish
+        for p in model.discriminator.parameters():
+            p.mul_(3.0)
+    plain = tiny_infogan()
+    plain.load_state_dict(model.state_dict())  # the same nets, only the real target differs
+    model.eval(), plain.eval()  # no dropout or batch-statistics noise between the two calls
+    real = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    z, cat, cont = model.generator.draw_codes(8, "uniform", torch.Generator().manual_seed(1))
+    fake = model.generator(model.generator.make_latent(z, cat, cont)).detach()
+    with torch.no_grad():
+        smoothed, _ = model.d_info_loss(real, fake, cat, cont)
+        full, _ = plain.d_info_loss(real, fake, cat, cont)
+        real_logits = model.discriminator(real).double()
+    assert smoothed.item() - full.item() == pytest.approx(0.1 * real_logits.mean().item(), abs=1e-5)
+    assert abs(real_logits.mean().item()) > 1e-3  # else the difference would be ~0 whichever target
+
+
+def test_g_step_draws_fresh_codes_of_its_own(tmp_path):
+    """Algorithm step 3 (the G step) draws its own z and codes; it does not reuse the latent D was just shown
+    (which would train G on half as many distinct codes per batch). One training step's two latents, taken
+    at G's input, differ and are the two draw_codes draws in order."""
+    model = tiny_infogan()
+    seen = []
+    model.generator.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    trainer = tiny_trainer(tmp_path, max_steps=2)
+    torch.manual_seed(5)
+    trainer.fit(model, random_loader((1, 28, 28), n=8, batch_size=8, num_classes=None))
+    d_latent, g_latent = seen[0], seen[-1]
+    assert d_latent.shape == g_latent.shape and not torch.equal(d_latent, g_latent)
+    # the G latent's codes are not D's codes reordered either
+    assert not torch.equal(model.generator.split_latent(d_latent)[2], model.generator.split_latent(g_latent)[2])
+
+
+@pytest.mark.parametrize("prior", ["normal", "uniform"])
+def test_continuous_codes_are_uniform_whatever_z_prior(prior):
+    """Sec. 7.1: c_cont ~ U(−1, 1) whatever the prior of z (a normal z must not make the codes normal):
+    the codes replayed from the same generator state are exactly rand·2 − 1 after z and the categories."""
+    model = tiny_infogan(latent_prior=prior)
+    n = 4096
+    z, cat, cont = model.generator.draw_codes(n, prior, torch.Generator().manual_seed(3))
+    replay = torch.Generator().manual_seed(3)
+    z_again = torch.randn(n, model.latent_dim, generator=replay) if prior == "normal" else (
+        torch.rand(n, model.latent_dim, generator=replay) * 2 - 1)
+    cat_again = torch.randint(K, (n,), generator=replay)
+    cont_again = torch.rand(n, J, generator=replay) * 2 - 1
+    assert torch.equal(z, z_again) and torch.equal(cat, cat_again) and torch.equal(cont, cont_again)
+    assert cont.min() >= -1 and cont.max() <= 1 and abs(cont.var().item() - 1 / 3) < 0.03
