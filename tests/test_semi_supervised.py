@@ -213,3 +213,31 @@ def test_classifier_average_is_the_bias_corrected_ema_of_d(tmp_path):
         T = len(snapshots)
         expected = sum((1 - decay) * decay ** (T - t) * snapshots[t - 1][i] for t in range(1, T + 1)) / (1 - decay**T)
         torch.testing.assert_close(averaged.double(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_mnist_images_are_the_raw_bytes_scaled_to_minus_one_one(data_dir):
+    """The semi-supervised data module reads MNIST itself: its pixels must be the idx file's bytes mapped by
+    b / 127.5 − 1, like G's tanh range (D maps them to its unit pixels itself). Read independently here."""
+    raw = (data_dir / "MNIST" / "raw" / "t10k-images-idx3-ubyte").read_bytes()[16 : 16 + 2 * 784]
+    expected = torch.tensor(list(raw), dtype=torch.float64).view(2, 1, 28, 28) / 127.5 - 1
+    dm = SemiSupervisedDataModule(data_dir=str(data_dir), validation_size=1000, download=False)
+    dm.setup("fit")
+    torch.testing.assert_close(dm.test_images[:2].double(), expected, atol=1e-6, rtol=0)
+    x_u, x_l, _ = next(iter(dm.train_dataloader()))
+    for batch in (x_u, x_l):
+        assert batch.min().item() == -1.0 and batch.max().item() == 1.0  # blank background, full ink
+
+
+def test_g_loss_is_feature_matching_with_the_authors_mean():
+    """Step 3's G loss, written out in float64: ||E f(x) − E f(G(z))||² averaged over the F features (the
+    authors' mean, not the sum: the sum scales G's gradient by F, which Adam's ε = 1e-4 does not absorb)."""
+    model = create_model("semi_supervised_gan", tiny=True)
+    model.eval()  # D's Gaussian noise off: f is deterministic
+    real = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    fake = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    with torch.no_grad():
+        f_real, f_fake = model.features(real).double(), model.features(fake).double()
+        loss = model.g_loss(real, fake, None)
+    assert f_real.shape[1] >= 2  # with one feature, mean and sum agree
+    by_hand = ((f_real.mean(0) - f_fake.mean(0)) ** 2).mean()
+    assert loss.item() == pytest.approx(by_hand.item(), rel=1e-5)
