@@ -117,3 +117,24 @@ def test_full_size_weights_follow_n_0_002(factory):
             assert scale.std().item() == pytest.approx(0.02, rel=0.4), f"{module_name}: BN scale std"
             assert torch.count_nonzero(m.bias) == 0
     assert checked >= 2
+
+
+# Leak rates from the papers: Radford et al. 2015, Sec. 3: "within the discriminator we found the leaky
+# rectified activation to work well ... leak slope 0.2" (the WGAN-GP critic keeps the DCGAN layout);
+# Chen et al. 2016, Appendix C: InfoGAN's D uses "leaky rectified linear units (lRELU) with leaky rate 0.1".
+LEAK = {"dcgan28": 0.2, "dcgan64": 0.2, "cgan": 0.2, "critic": 0.2, "infogan": 0.1}
+
+
+@pytest.mark.parametrize("name", list(DISCRIMINATORS))
+def test_discriminator_activations_are_leaky_relus_with_the_papers_slope(name):
+    net, inputs = DISCRIMINATORS[name]()
+    order = execution_order(net, *inputs)
+    acts = [m for m in order if isinstance(m, ACTIVATIONS)]
+    convs = [m for m in order if isinstance(m, CONVS)]
+    assert len(acts) == len(convs) - 1  # one after every layer but the output: none skipped, none of another kind
+    if name == "infogan":  # Q's head shares the body; its hidden layer has the same activation
+        acts += [m for m in net.q_head.modules() if isinstance(m, ACTIVATIONS)]
+    for m in acts:
+        assert isinstance(m, nn.LeakyReLU), type(m).__name__
+        # the slope as it acts: f(-1) = -slope (inplace LeakyReLU, so apply it to a fresh tensor)
+        assert m.negative_slope == LEAK[name] and m(torch.tensor([-1.0])).item() == pytest.approx(-LEAK[name])
