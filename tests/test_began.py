@@ -415,3 +415,27 @@ def test_class_energies_script_rank_correlation_matches_the_textbook_formula():
         assert script.spearman(a, b) == pytest.approx(1 - 6 * float((d**2).sum()) / (n * (n**2 - 1)), abs=1e-12)
     values = torch.tensor([0.3, 0.1, 0.5, 0.2])
     assert script.spearman(values, -values) == pytest.approx(-1.0)
+
+
+def test_step_reports_the_k_its_d_loss_used(tmp_path):
+    """The ``k`` a step returns (logged, shown in the progress bar) is k_t, the value in that step's L_D, not
+    k_{t+1}: ``after_d_step`` updates the buffer in place, so the stat must be a copy taken before."""
+
+    class Spy(L.Callback):
+        def __init__(self) -> None:
+            self.before, self.reported = [], []
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            self.before.append(pl_module.k.item())
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            self.reported.append(outputs["k"].item())
+
+    torch.manual_seed(0)
+    model = create_model("began", tiny=True, lambda_k=0.5, k_init=0.2)  # k moves visibly every step
+    spy = Spy()
+    images = torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path,
+              callbacks=[spy]).fit(model, DataLoader(TensorDataset(images), batch_size=4))
+    assert spy.reported == spy.before and len(set(spy.before)) > 1
