@@ -271,3 +271,34 @@ def test_wgan_gp_ddp_two_processes_same_penalty_on_every_rank(tmp_path):
     assert ranks[0]["penalties"] == pytest.approx(penalties, rel=1e-4, abs=1e-6)
     for a, b in zip(ranks[0]["params"], params):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_critic_norm_layers_are_layer_norm_over_channels_and_space():
+    # Gulrajani et al. 2017, Sec. 4: layer normalization in the critic, i.e. statistics over all of (C, H, W) of
+    # one sample. Instance norm (statistics per sample *and channel*) is per-sample too, so the batch-independence
+    # test above cannot tell them apart; compare each norm layer with layer norm written out in float64.
+    torch.manual_seed(0)
+    critic = create_model("wgan_gp", tiny=True).discriminator
+    norms = [m for m in critic.modules() if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
+                                                         nn.modules.instancenorm._InstanceNorm))]
+    assert norms, "the WGAN-GP critic normalizes its hidden layers"
+    seen = []
+    for m in norms:
+        with torch.no_grad():  # a per-channel scale and shift that are not (1, 0), so their axis is checked too
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.5, 0.5)
+        # clone: the LeakyReLU after it works in place on this output
+        m.register_forward_hook(lambda mod, args, out: seen.append((mod, args[0].detach().clone(), out.detach().clone())))
+    x = torch.randn(3, 3, 32, 32)
+    x[1] += 2.0  # samples on different scales, channels with different means: instance norm would differ
+    x[:, 0] *= 3.0
+    with torch.no_grad():
+        critic(x)
+    assert len(seen) == len(norms)
+    for mod, h, out in seen:
+        h = h.double()
+        mean = h.mean(dim=(1, 2, 3), keepdim=True)
+        var = h.var(dim=(1, 2, 3), unbiased=False, keepdim=True)
+        gamma, beta = mod.weight.double().view(1, -1, 1, 1), mod.bias.double().view(1, -1, 1, 1)
+        expected = (h - mean) / torch.sqrt(var + 1e-5) * gamma + beta  # eps 1e-5: torch's default for the norms
+        torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-5)
