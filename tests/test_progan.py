@@ -513,3 +513,59 @@ def test_strips_from_a_growing_checkpoint_show_its_current_stage():
     torch.testing.assert_close(strip[:, 0], grid[:2], atol=1e-5, rtol=0)
     torch.testing.assert_close(strip[:, -1], grid[2:], atol=1e-5, rtol=0)
     assert strip.shape[-1] == model.final_resolution
+
+
+class LrRecording(ProGAN):
+    """Records (resolution, lr of every param group of both optimizers) at every D step."""
+
+    def on_gan_fit_start(self) -> None:
+        super().on_gan_fit_start()
+        self.lrs: list[tuple[int, list[float]]] = []
+
+    def d_loss(self, real, fake, labels):
+        self.lrs.append((self.growth.resolution, [g["lr"] for opt in self.trainer.optimizers for g in opt.param_groups]))
+        return super().d_loss(real, fake, labels)
+
+
+def test_a_resolution_without_its_own_lr_goes_back_to_the_optimizers_lr(tmp_path):
+    # learning_rates lists 8×8 only: 4×4 and 16×16 train at the optimizers' own lr (the paper's Adam lr 1e-3),
+    # not at whatever the previous resolution last set. Same schedule as SMALL otherwise: 3 batches at 4×4,
+    # 6 at 8×8 (fade-in and stabilize), 3 at 16×16.
+    model = small_model(learning_rates={8: 2e-3})
+    model.__class__ = LrRecording
+    trainer = tiny_trainer(tmp_path, max_epochs=6)
+    trainer.fit(model, images_loader())
+    base = 1e-3
+    assert all(opt.defaults["lr"] == base for opt in trainer.optimizers)  # the factories' lr
+    assert [r for r, _ in model.lrs] == [4] * 3 + [8] * 6 + [16] * 3
+    for resolution, lrs in model.lrs:
+        assert len(lrs) == 2  # one group per optimizer: G and D
+        assert lrs == [2e-3 if resolution == 8 else base] * 2, resolution
+
+
+def test_generators_first_layer_has_the_he_constant_of_a_4x4_conv_on_z():
+    # Appendix A.1: G starts with a "conv 4×4" from the 1×1 latent to a 4×4 map; with equalized lr (Sec. 4.1) its
+    # run-time scale is He's constant √(2 / fan_in) with the conv's fan-in 4·4·Z. The authors' code writes it as a
+    # dense layer of fan-in Z with gain √2/4, the same number: √2/4 / √Z = √(2 / (16·Z)). A plain √2 gain (the
+    # default of every other layer) would make it 4x too large; only the shipped-weights test would notice.
+    z_dim = 8
+    g, _ = tiny_nets()
+    assert g.latent_dim == z_dim
+    weighted = []  # layers with weights, in the order the forward runs them
+    handles = [
+        m.register_forward_hook(lambda mod, args, out: weighted.append((mod, args[0].detach().clone(), out.detach().clone())))
+        for m in g.modules() if not list(m.children()) and getattr(m, "weight", None) is not None
+    ]
+    z = torch.randn(5, z_dim)
+    with torch.no_grad():
+        g(z, 0, 1.0)
+    for h in handles:
+        h.remove()
+    first, x, out = weighted[0]
+    he_4x4_conv_on_z = math.sqrt(2 / (4 * 4 * z_dim))
+    assert first.scale == pytest.approx(he_4x4_conv_on_z, rel=1e-12)
+    # ... applied at run time: the layer's output is the plain dense map with w·c, in float64
+    torch.testing.assert_close(x.double(), (z / z.pow(2).mean(1, keepdim=True).add(1e-8).sqrt()).double(), rtol=1e-6, atol=1e-6)
+    expected = x.double() @ (first.weight.detach().double() * he_4x4_conv_on_z).T + first.bias.detach().double()
+    assert out.shape == (5, g.widths[0] * 4 * 4)  # W₄·4·4 outputs: a 4×4 map
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-6)
