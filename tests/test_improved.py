@@ -278,3 +278,40 @@ def test_each_switch_runs_fast_dev_run(switch, tmp_path):
     tiny_trainer(tmp_path, fast_dev_run=True).fit(model, random_loader(SHAPE, n=16, num_classes=None))
     assert model.num_g_updates == 1 and not same(g0, params_of(model.generator))
     assert torch.isfinite(model.sample(2, seed=0)).all()
+
+
+def test_minibatch_features_send_gradient_into_ds_body():
+    """Sec. 3.2: o(x) is computed from D's hidden layer f(x) and trained with it, so D's body learns features
+    that expose a collapsed batch. With the head's weights on f(x) set to zero, the logit depends on the body
+    only through o(f(x)): the body's gradient equals autograd through the plain formula
+    head(cat[f, o(f)]) written here, and is not zero."""
+    torch.manual_seed(0)
+    inner = DCGANDiscriminator(SHAPE, base_channels=4)
+    wrapped = MinibatchDiscriminator(inner, num_kernels=5, kernel_dim=2)
+    x = torch.randn(6, *SHAPE)
+    with torch.no_grad():
+        wrapped.head.weight[:, : wrapped.minibatch.in_features] = 0.0
+    wrapped(x).sum().backward()
+    body = [p for p in inner.parameters() if p.grad is not None and p.grad.abs().sum() > 0]
+    assert body, "no gradient reached D's body through the minibatch features"
+    grads = [None if p.grad is None else p.grad.clone() for p in inner.parameters()]
+    inner.zero_grad(set_to_none=True)
+    f = inner.features(x)
+    wrapped.head(torch.cat([f, wrapped.minibatch(f)], 1)).sum().backward()  # the formula, f not detached
+    for got, want in zip(grads, [p.grad for p in inner.parameters()]):  # (D's own logit layer: None in both)
+        assert (got is None) == (want is None)
+        if got is not None:
+            torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("prior", ["normal", "uniform"])
+def test_vbn_reference_batch_follows_the_latent_prior(prior, tmp_path):
+    """The reference batch R is drawn from G's own prior (the live z's), from the generator's reference seed:
+    R's statistics must describe the inputs G normalises with them."""
+    model = build(norm="virtual_batch", latent_prior=prior)
+    tiny_trainer(tmp_path, max_steps=2).fit(model, random_loader(SHAPE, n=16, num_classes=None))
+    reference = model.generator.reference_z
+    rng = torch.Generator().manual_seed(model.generator.reference_seed)
+    n, z = reference.shape
+    expected = torch.randn(n, z, generator=rng) if prior == "normal" else torch.rand(n, z, generator=rng) * 2 - 1
+    assert torch.equal(reference, expected)
