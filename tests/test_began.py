@@ -439,3 +439,17 @@ def test_step_reports_the_k_its_d_loss_used(tmp_path):
               enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path,
               callbacks=[spy]).fit(model, DataLoader(TensorDataset(images), batch_size=4))
     assert spy.reported == spy.before and len(set(spy.before)) > 1
+
+
+def test_several_decays_read_at_once_are_all_applied(tmp_path):
+    """A checkpoint from before the counts in flight were kept, with 2 decays due and not yet applied: the
+    first D step reads both and multiplies the rates by factor² (not once), and counts both as applied."""
+    torch.manual_seed(0)
+    model = create_model("began", tiny=True, lr_decay_patience=10_000)  # no new decay falls due in this run
+    state = {k: v for k, v in model.state_dict().items() if k != "lr_decays_due_recent"}
+    state |= {"lr_decays_due": torch.tensor(5), "lr_decays_applied": torch.tensor(3)}
+    model.load_state_dict(state, strict=True)
+    model.__class__ = RecordingBEGAN
+    fit(model, batches=2, tmp_path=tmp_path)
+    assert [s["lr"] for s in model.steps] == pytest.approx([1e-4 * 0.5**2] * 2)
+    assert model._lr_decays_applied == 5 and model.lr_decays_applied.item() == 5
