@@ -139,3 +139,26 @@ def test_digits_are_the_raw_gray_levels_mapped_to_minus_one_one():
     assert x.min().item() == -1.0 and x.max().item() == 1.0
     x32, _ = first_batch(DigitsDataModule(image_size=32, batch_size=8))  # the resized default
     assert x32.min().item() == -1.0 and (x32 < -0.99).float().mean() > 0.2  # background at −1 (0 if left in [0, 1])
+
+
+def test_epoch_permutation_is_distributed_samplers_order_for_the_epoch_it_reads():
+    """The DataLoader path's sampler: for every rank and epoch, the indices torch's DistributedSampler gives
+    for the same seed after set_epoch(epoch), with the epoch read when iteration starts (not when set_epoch
+    was last called): a resumed run's first iterator gets its epoch's order."""
+    from torch.utils.data import DistributedSampler, TensorDataset
+
+    from gan_zoo.data.base import EpochPermutation
+
+    data = TensorDataset(torch.arange(23))  # uneven over 2 ranks: DistributedSampler pads
+    epoch = [0]
+    for world_size in (1, 2):
+        for rank in range(world_size):
+            sampler = EpochPermutation(data, seed=7, epoch=lambda: epoch[0], num_replicas=world_size, rank=rank)
+            reference = DistributedSampler(data, num_replicas=world_size, rank=rank, shuffle=True, seed=7)
+            for epoch[0] in (0, 1, 5):
+                reference.set_epoch(epoch[0])
+                assert list(sampler) == list(reference), (world_size, rank, epoch[0])
+    orders = []
+    for epoch[0] in (0, 1):
+        orders.append(list(EpochPermutation(data, seed=7, epoch=lambda: epoch[0])))
+    assert sorted(orders[0]) == list(range(23)) and orders[0] != orders[1]  # a permutation, reshuffled per epoch

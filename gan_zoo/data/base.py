@@ -10,7 +10,7 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 from torchvision import transforms as T
 
 from gan_zoo.data.in_memory import DeviceTensorLoader
@@ -70,21 +70,20 @@ def dataset_tensors(dataset: Dataset) -> tuple[Tensor, ...]:
     return tuple(t if index is None else t[index] for t in dataset.tensors)
 
 
-class EpochPermutation(Sampler[int]):
-    """Indices 0..n-1 in the order ``randperm(n)`` gives for the seed ``seed + epoch``, the epoch read when an
-    epoch's iteration starts (``epoch()``, the trainer's). A resumed run asks at the epoch it resumes in, so it
-    sees the straight run's order, however the loader's workers were started; ``set_epoch`` (which Lightning
-    calls on samplers that have it) comes too late for workers that already hold an iterator."""
+class EpochPermutation(DistributedSampler):
+    """Lightning's ``DistributedSampler`` order (``randperm`` seeded by ``seed + epoch``, a shard per rank),
+    with the epoch read from ``epoch()`` (the trainer's) when an epoch's iteration starts. ``set_epoch``, which
+    Lightning calls at each epoch's start, comes too late for persistent workers that a resumed run starts
+    with their iterator already built: they would replay epoch 0's order. One replica in one process.
+    Lightning leaves a ``DistributedSampler`` in place under DDP."""
 
-    def __init__(self, n: int, seed: int, epoch: Callable[[], int]) -> None:
-        self.n, self.seed, self.epoch = n, seed, epoch
+    def __init__(self, dataset: Dataset, seed: int, epoch: Callable[[], int], num_replicas: int = 1, rank: int = 0) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=False)
+        self.current_epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
-        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch()))
-        return iter(order.tolist())
-
-    def __len__(self) -> int:
-        return self.n
+        self.set_epoch(self.current_epoch())
+        return super().__iter__()
 
 
 class GANDataModule(L.LightningDataModule):
@@ -215,9 +214,9 @@ class GANDataModule(L.LightningDataModule):
     def file_loader(self) -> DataLoader:
         """The DataLoader path: shuffled, equal batches.
 
-        Under DDP Lightning puts in a ``DistributedSampler`` (a permutation from the seed and the epoch). In one
-        process the loader gets ``EpochPermutation`` (the same kind of order) instead of ``shuffle=True``, whose
-        order comes from the global RNG; and the workers draw their base seed from the loader's own generator,
+        The order is ``EpochPermutation``'s: Lightning's ``DistributedSampler`` order (a permutation from the
+        seed and the epoch, one shard per rank), in one process too, instead of ``shuffle=True``, whose order
+        comes from the global RNG; and the workers draw their base seed from the loader's own generator,
         not the global RNG, which a resumed run's new workers would otherwise advance at an epoch where the
         straight run's persistent workers did not (every later z would differ). Random augmentations inside
         the workers (flips) restart from the base seed after a resume: the one thing not replayed exactly.
@@ -226,15 +225,13 @@ class GANDataModule(L.LightningDataModule):
         workers = self.num_workers
         if workers is None:
             workers = default_num_workers(self.trainer.num_devices if self.trainer is not None else 1)
-        world_size, _ = self._world()
+        world_size, rank = self._world()
         seed = int(os.environ.get("PL_GLOBAL_SEED", 0))  # what Lightning's DistributedSampler uses
-        sampler = None
-        if world_size == 1:
-            sampler = EpochPermutation(len(self.train_set), seed, lambda: self.trainer.current_epoch if self.trainer else 0)
+        epoch = lambda: self.trainer.current_epoch if self.trainer is not None else 0  # noqa: E731
+        sampler = EpochPermutation(self.train_set, seed, epoch, num_replicas=world_size, rank=rank)
         return DataLoader(
             self.train_set,
             batch_size=self.batch_size,
-            shuffle=sampler is None,  # under DDP Lightning replaces this with its DistributedSampler
             sampler=sampler,
             drop_last=len(self.train_set) >= self.batch_size,  # equal batches for batch norm
             num_workers=workers,
