@@ -11,6 +11,9 @@ model is ``VanillaGAN`` with convolutional nets (``gan_zoo.nets.dcgan``) and the
 Deviations from the paper:
 * z ~ N(0, I) of size 100 instead of uniform noise (set ``latent_prior: uniform`` for the paper's).
 * Sizes 28 and 32 use the same rules with fewer stages (start maps 7×7 and 4×4); the paper shows 64×64.
+* Width: ``base_channels`` 64 by default, so G's 4×4 maps at 64×64 have 512 channels; the paper's Fig. 1 has
+  1024 (``base_channels`` 128). Half the width is a quarter of the parameters and trains the configs'
+  datasets (``configs/dcgan/*.yaml`` say what they set).
 """
 
 from __future__ import annotations
