@@ -49,13 +49,15 @@ def export_main(argv: list[str]) -> None:
 
 def _held_export(folder: Path) -> str | None:
     """What ``folder`` holds under an export's file names: None (neither file), ``"export"`` (a config.yaml
-    that ``save_pretrained`` wrote: it names the gan_zoo version and the generator) or ``"other"`` (anything
+    that ``save_pretrained`` wrote: it names the gan_zoo version and the generator; or the weights file alone,
+    left by an interrupted export) or ``"other"`` (anything
     else by those names, such as a training run's config.yaml, which --overwrite must not replace)."""
     import yaml
 
     config, weights = folder / "config.yaml", folder / "generator.safetensors"
-    if not config.exists() and not weights.exists():
-        return None
+    if not config.exists():
+        # weights alone: an export stopped between its two renames (save_pretrained writes the weights first)
+        return "export" if weights.is_file() else None
     try:
         held = yaml.safe_load(config.read_text()) if config.is_file() else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

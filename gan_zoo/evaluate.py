@@ -137,14 +137,16 @@ def _check_device(name: str) -> None:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise GanZooError(f"--device {name!r} is not a device; use cpu, cuda or cuda:N") from None
+        raise GanZooError(f"--device {name!r} is not a device; use cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise GanZooError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise GanZooError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s); use cuda:0 to "
                           f"cuda:{torch.cuda.device_count() - 1}")
-    if device.type not in ("cpu", "cuda"):
-        raise GanZooError(f"--device {name}: gan-zoo evaluate runs on cpu or cuda")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise GanZooError(f"--device {name}: this machine has no MPS device; use --device cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise GanZooError(f"--device {name}: gan-zoo evaluate runs on cpu, cuda or mps")
 
 
 def _report_path(ns: argparse.Namespace) -> Path:

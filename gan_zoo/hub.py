@@ -470,7 +470,7 @@ def load_gan_checkpoint(path: str | os.PathLike, map_location: str | torch.devic
         more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
         raise GanZooError(
             f"checkpoint {path}: its weights do not fit the model its hyper_parameters describe "
-            f"({details[0][:240] if details else 'state dict mismatch'}{more}); the file was edited or assembled "
-            "from two runs — use the .ckpt exactly as `gan-zoo fit` wrote it"
+            f"({details[0][:240] if details else 'state dict mismatch'}{more}); it was written by another gan_zoo version "
+            "(use that version), or edited or assembled from two runs (use the .ckpt as `gan-zoo fit` wrote it)"
         ) from None
     return model.eval()

@@ -234,6 +234,7 @@ def test_delayed_host_read_is_exact_however_late_copies_land(monkeypatch):
     rank whose GPU is behind waits instead of reading later), so all ranks act on a value in the same step."""
     from gan_zoo.models import host_copies
 
+    _LateEvent.waits = 0
     values = [torch.tensor(v) for v in [0, 1, 1, 2, 5, 5, 6, 9, 9, 12]]
     on_time = host_copies.DelayedHostRead(delay=3, initial=0)
     landed_at_once = [on_time.push(v) for v in values]

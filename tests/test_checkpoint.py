@@ -239,3 +239,51 @@ def test_resume_mid_critic_streak_replays_the_uninterrupted_run_bitwise(tmp_path
     assert (int(straight.d_updates), int(straight.g_updates)) == (8, 2)
     for key, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+def _fit_mnist(data_dir, root, max_steps: int, in_memory: bool = True, num_workers: int = 0, ckpt_path=None,
+               callbacks=()):
+    """Tiny DCGAN on 48 MNIST images: 6 batches of 8 per epoch, 2 optimizer steps per batch."""
+    import lightning as L
+
+    from gan_zoo import create_model
+    from gan_zoo.data import MNISTDataModule
+
+    L.seed_everything(0, verbose=False)
+    nets = {"init_args": {"image_shape": [1, 28, 28]}}
+    model = create_model("dcgan", tiny=True, generator=nets, discriminator=nets)
+    data = MNISTDataModule(data_dir=str(data_dir), limit_samples=48, batch_size=8, in_memory=in_memory,
+                           num_workers=num_workers)
+    trainer = tiny_trainer(root, max_steps=max_steps, callbacks=list(callbacks))
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+    return trainer, model
+
+
+def test_a_fit_saved_after_max_steps_cut_an_epoch_short_resumes_its_remaining_batches(data_dir, tmp_path):
+    """max_steps stops 4 batches into a 6-batch epoch and Lightning marks the epoch completed; a resume from
+    trainer.save_checkpoint then must still train the epoch's last 2 batches (the straight run's), not drop them."""
+    _, straight = _fit_mnist(data_dir, tmp_path / "straight", 20)
+    stopped, _ = _fit_mnist(data_dir, tmp_path / "first", 8)
+    stopped.save_checkpoint(tmp_path / "cut.ckpt")
+    _, resumed = _fit_mnist(data_dir, tmp_path / "resumed", 20, ckpt_path=tmp_path / "cut.ckpt")
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("in_memory,num_workers", [(True, 0), (False, 0), (False, 2)],
+                         ids=["in_memory", "dataloader", "dataloader_workers"])
+def test_a_checkpoint_written_at_on_train_epoch_end_resumes_into_the_straight_run(data_dir, tmp_path, in_memory,
+                                                                                num_workers):
+    """What every_n_epochs checkpoints (and any callback saving in on_train_epoch_end) write: the epoch is
+    processed but not completed. The resume must start the next epoch at its first batch with its own order."""
+    import lightning as L
+
+    class SaveAtFirstEpochEnd(L.Callback):
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            if trainer.current_epoch == 0:
+                trainer.save_checkpoint(tmp_path / "epoch_end.ckpt")
+
+    _, straight = _fit_mnist(data_dir, tmp_path / "straight", 24, in_memory, num_workers, callbacks=[SaveAtFirstEpochEnd()])
+    _, resumed = _fit_mnist(data_dir, tmp_path / "resumed", 24, in_memory, num_workers, ckpt_path=tmp_path / "epoch_end.ckpt")
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key

@@ -187,6 +187,9 @@ CASES = [
 ]
 if not torch.cuda.is_available():  # on a machine with a GPU this is no error
     CASES.append(Case("gpu_without_gpu", fit("--trainer.accelerator=gpu"), ("gpu", "--trainer.accelerator auto"), run_folder))
+    CASES.append(Case("evaluate_on_a_missing_mps", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset",
+                                                                  "mnist", "--device", "mps", "--out", str(out / "r.json")],
+                      ("no MPS device", "--device cpu"), lambda f, out: [out / "r.json"]))
     CASES.append(Case("evaluate_on_a_missing_gpu", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset",
                                                                   "mnist", "--device", "cuda", "--out", str(out / "r.json")],
                       ("no CUDA GPU", "--device cpu"), lambda f, out: [out / "r.json"]))
@@ -230,6 +233,19 @@ def test_export_overwrite_leaves_a_run_folders_config_alone(files, tmp_path):
     assert (run / "config.yaml").read_bytes() == before and not (run / "generator.safetensors").exists()
     main(["export", "--ckpt", str(files["dcgan"]), "--out", str(run / "pretrained")])  # what the error suggests
     assert (run / "pretrained" / "generator.safetensors").is_file()
+
+
+def test_an_interrupted_export_is_redone_with_overwrite(files, tmp_path):
+    """save_pretrained renames the weights into place before the config: an export stopped between the two
+    leaves generator.safetensors alone, which --overwrite replaces (it is no stranger's file)."""
+    folder = tmp_path / "export"
+    main(["export", "--ckpt", str(files["dcgan"]), "--out", str(folder)])
+    (folder / "config.yaml").unlink()
+    with pytest.raises(SystemExit) as refused:
+        main(["export", "--ckpt", str(files["dcgan"]), "--out", str(folder)])
+    assert refused.value.code == 2
+    main(["export", "--ckpt", str(files["dcgan"]), "--out", str(folder), "--overwrite"])
+    assert (folder / "config.yaml").is_file() and (folder / "generator.safetensors").is_file()
 
 
 def test_an_export_is_replaced_only_with_overwrite(files, tmp_path):

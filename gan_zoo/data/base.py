@@ -239,6 +239,7 @@ class GANDataModule(L.LightningDataModule):
             pin_memory=self._training_device().type == "cuda",
             prefetch_factor=self.prefetch_factor if workers > 0 else None,
             # the workers' base seed from a generator of the loader's own, not from the global RNG: starting
-            # workers (at the first epoch, and again after a resume) leaves the training noise alone
-            generator=torch.Generator().manual_seed(seed),
+            # workers (at the first epoch, and again after a resume) leaves the training noise alone; one
+            # stream per rank, so DDP ranks do not share their workers' augmentation draws
+            generator=torch.Generator().manual_seed(seed + 1_000_003 * rank),
         )

@@ -38,13 +38,7 @@ class HostCopies:
         if not values:
             return
         stacked = torch.stack([v.detach().float().reshape(()) for v in values.values()])  # (K,)
-        if stacked.device.type == "cuda":
-            host = torch.empty(stacked.shape, dtype=stacked.dtype, pin_memory=True)
-            host.copy_(stacked, non_blocking=True)
-            event = torch.cuda.Event()
-            event.record()
-        else:
-            host, event = stacked.cpu(), None  # on the CPU: the values themselves, ready now
+        host, event = _start_host_copy(stacked)  # on the CPU: the values themselves, ready now
         self._pending.append((list(values), host, event))
 
     def ready(self) -> dict[str, Tensor]:
@@ -67,9 +61,11 @@ def _start_host_copy(value: Tensor) -> tuple[Tensor, "torch.cuda.Event | None"]:
     if value.device.type != "cuda":
         return value.detach().clone().cpu(), None  # a copy: ``.cpu()`` of a CPU tensor is the tensor itself
     host = torch.empty(value.shape, dtype=value.dtype, pin_memory=True)
-    host.copy_(value.detach(), non_blocking=True)
+    stream = torch.cuda.current_stream(value.device)  # the copy runs on the source device's stream ...
+    with torch.cuda.stream(stream):
+        host.copy_(value.detach(), non_blocking=True)
     event = torch.cuda.Event()
-    event.record()
+    event.record(stream)  # ... and the event must follow that stream, whatever device is current
     return host, event
 
 
