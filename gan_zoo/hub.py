@@ -129,6 +129,24 @@ def _write_pretrained(model, directory: Path, state: dict, gen_config: dict, use
         os.replace(tmp_config, directory / CONFIG_NAME)
 
 
+def state_dict_mismatch(
+    state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], model: str, container: str, prefix: str = ""
+) -> str | None:
+    """The first key of ``state`` that is missing from, unexpected in or of another shape than ``expected``
+    (``model`` names the owner of ``expected`` in a shape message, ``container`` in an unexpected-key one), with
+    how many more; None when the two fit."""
+    problems = [f"{prefix}{k} is missing" for k in expected if k not in state]
+    problems += [f"{prefix}{k} is not in {container}" for k in state if k not in expected]
+    problems += [
+        f"{prefix}{k} has shape {tuple(state[k].shape)}, {model} {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
+    if not problems:
+        return None
+    return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+
+
 class PretrainedGenerator(nn.Module):
     """A loaded generator plus what sampling needs (its training prior).
 
@@ -300,18 +318,10 @@ def _load_weights(generator: nn.Module, weights_path: Path, config_path: Path, m
         state = load_file(str(weights_path), device=str(map_location))
     except SafetensorError as err:
         raise GanZooError(f"{weights_path} is not a readable safetensors file ({err}); {_REEXPORT}") from None
-    expected = generator.state_dict()
-    problems = [f"{k} is missing" for k in expected if k not in state]
-    problems += [f"{k} is not in the net" for k in state if k not in expected]
-    problems += [
-        f"{k} has shape {tuple(state[k].shape)}, the net built from {CONFIG_NAME} {tuple(expected[k].shape)}"
-        for k in expected
-        if k in state and state[k].shape != expected[k].shape
-    ]
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    mismatch = state_dict_mismatch(state, generator.state_dict(), f"the net built from {CONFIG_NAME}", "the net")
+    if mismatch:
         raise GanZooError(
-            f"{weights_path} does not fit the generator {config_path} describes: {problems[0]}{more}; "
+            f"{weights_path} does not fit the generator {config_path} describes: {mismatch}; "
             "the two files come from different exports — export the folder again with `gan-zoo export`"
         )
     generator.load_state_dict(state)

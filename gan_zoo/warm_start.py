@@ -26,7 +26,7 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.hub import read_checkpoint
+from gan_zoo.hub import read_checkpoint, state_dict_mismatch
 
 __all__ = ["load_initial_weights"]
 
@@ -68,16 +68,9 @@ def load_initial_weights(model: nn.Module, source: str | os.PathLike) -> str:
 
 def _check_fits(state: dict[str, Tensor], expected: dict[str, Tensor], source: str | os.PathLike, prefix: str = "") -> None:
     """One line naming the first key that is missing, unexpected or of another shape (and how many more)."""
-    problems = [f"{prefix}{k} is missing" for k in expected if k not in state]
-    problems += [f"{prefix}{k} is not in the config's model" for k in state if k not in expected]
-    problems += [
-        f"{prefix}{k} has shape {tuple(state[k].shape)}, the config's model {tuple(expected[k].shape)}"
-        for k in expected
-        if k in state and state[k].shape != expected[k].shape
-    ]
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    mismatch = state_dict_mismatch(state, expected, "the config's model", "the config's model", prefix)
+    if mismatch:
         raise GanZooError(
-            f"--weights_from {source} does not fit the config's model: {problems[0]}{more}; use the nets "
+            f"--weights_from {source} does not fit the config's model: {mismatch}; use the nets "
             "(class, widths, image size, latent size) the weights were trained with"
         )

@@ -57,25 +57,30 @@ def test_resume_continues_counters_and_optimizer_state(tmp_path):
     assert int(next(iter(d_opt.state.values()))["step"]) == 8
 
 
-def test_resume_from_epoch_end_replays_the_uninterrupted_run_bitwise(tmp_path):
+def _epoch_end_resume(tmp_path, **overrides):
+    """(straight run over 2 epochs, path of the checkpoint after epoch 1, the resumed run) on 4 batches of 8."""
     from torch.utils.data import DataLoader, TensorDataset
 
     data = TensorDataset(torch.rand(32, 1, 28, 28) * 2 - 1)
     loader = lambda: DataLoader(data, batch_size=8, shuffle=True, drop_last=True)  # noqa: E731  (shuffle draws from the RNG)
 
     torch.manual_seed(0)
-    straight = build(ema_decay=0.9)
+    straight = build(**overrides)
     tiny_trainer(tmp_path / "a", max_epochs=2).fit(straight, loader())
 
     torch.manual_seed(0)
-    first = build(ema_decay=0.9)
+    first = build(**overrides)
     trainer = tiny_trainer(tmp_path / "b", max_epochs=1)
     trainer.fit(first, loader())
     trainer.save_checkpoint(tmp_path / "epoch1.ckpt")
     torch.manual_seed(12345)  # whatever the process did in between must not matter
-    resumed = build(ema_decay=0.9)
+    resumed = build(**overrides)
     tiny_trainer(tmp_path / "c", max_epochs=2).fit(resumed, loader(), ckpt_path=tmp_path / "epoch1.ckpt")
+    return straight, tmp_path / "epoch1.ckpt", resumed
 
+
+def test_resume_from_epoch_end_replays_the_uninterrupted_run_bitwise(tmp_path):
+    straight, _, resumed = _epoch_end_resume(tmp_path, ema_decay=0.9)
     for key, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
 
@@ -215,26 +220,9 @@ def test_resume_mid_critic_streak_replays_the_uninterrupted_run_bitwise(tmp_path
     # With n_critic = 3 and 4 batches an epoch, epoch 1 ends one D step into a new streak (D D D+G D): the
     # resumed run must take its next G step after two more D steps, as the straight run does. A streak
     # restarted at 0 on load puts G's step one batch late and every weight after it differs.
-    from torch.utils.data import DataLoader, TensorDataset
-
-    data = TensorDataset(torch.rand(32, 1, 28, 28) * 2 - 1)
-    loader = lambda: DataLoader(data, batch_size=8, shuffle=True, drop_last=True)  # noqa: E731
-
-    torch.manual_seed(0)
-    straight = build(n_critic=3)
-    tiny_trainer(tmp_path / "a", max_epochs=2).fit(straight, loader())
-
-    torch.manual_seed(0)
-    first = build(n_critic=3)
-    trainer = tiny_trainer(tmp_path / "b", max_epochs=1)
-    trainer.fit(first, loader())
-    trainer.save_checkpoint(tmp_path / "epoch1.ckpt")
-    saved = torch.load(tmp_path / "epoch1.ckpt", weights_only=True)["state_dict"]
+    straight, path, resumed = _epoch_end_resume(tmp_path, n_critic=3)
+    saved = torch.load(path, weights_only=True)["state_dict"]
     assert 0 < int(saved["critic_streak"]) < 3  # the checkpoint really falls mid-streak
-    torch.manual_seed(12345)
-    resumed = build(n_critic=3)
-    tiny_trainer(tmp_path / "c", max_epochs=2).fit(resumed, loader(), ckpt_path=tmp_path / "epoch1.ckpt")
-
     # 8 D steps over 2 epochs, a G step after every third: 2 of them
     assert (int(straight.d_updates), int(straight.g_updates)) == (8, 2)
     for key, value in straight.state_dict().items():
