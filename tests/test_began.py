@@ -210,7 +210,7 @@ def test_lr_decays_when_m_global_stalls(tmp_path):
     g_opt, d_opt = model.optimizers()
     assert g_opt.param_groups[0]["lr"] == d_opt.param_groups[0]["lr"]  # both nets decay together
     assert model.lr_decays_due.item() == due_by_step[-1] and model.lr_decays_applied.item() == applied[-1]
-    assert model.lr_decays_due_recent.tolist() == due_by_step[-delay:]  # the counts still in flight
+    assert model.state_dict()["lr_decays_due_recent"].tolist() == due_by_step[-delay:]  # the counts still in flight
 
 
 class _LateEvent:

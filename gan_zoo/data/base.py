@@ -172,6 +172,11 @@ class GANDataModule(L.LightningDataModule):
         trainer = self.trainer
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
 
+    @staticmethod
+    def _shuffle_seed() -> int:
+        """The seed of both paths' epoch orders: what Lightning's DistributedSampler uses (seed_everything's)."""
+        return int(os.environ.get("PL_GLOBAL_SEED", 0))
+
     def _world(self) -> tuple[int, int]:
         """(world size, global rank) of the running Trainer; (1, 0) outside one."""
         trainer = self.trainer
@@ -201,7 +206,7 @@ class GANDataModule(L.LightningDataModule):
                 )
                 return None
         world_size, rank = self._world()
-        seed = int(os.environ.get("PL_GLOBAL_SEED", 0))  # what Lightning's DistributedSampler uses
+        seed = self._shuffle_seed()
         return DeviceTensorLoader(
             images.to(device),
             None if labels is None else labels.to(device),
@@ -226,7 +231,7 @@ class GANDataModule(L.LightningDataModule):
         if workers is None:
             workers = default_num_workers(self.trainer.num_devices if self.trainer is not None else 1)
         world_size, rank = self._world()
-        seed = int(os.environ.get("PL_GLOBAL_SEED", 0))  # what Lightning's DistributedSampler uses
+        seed = self._shuffle_seed()
         epoch = lambda: self.trainer.current_epoch if self.trainer is not None else 0  # noqa: E731
         sampler = EpochPermutation(self.train_set, seed, epoch, num_replicas=world_size, rank=rank)
         return DataLoader(

@@ -185,10 +185,12 @@ class BEGAN(GANModule):
         self.register_buffer("steps_since_best", torch.zeros((), dtype=torch.long))
         self.register_buffer("lr_decays_due", torch.zeros((), dtype=torch.long))  # decays the rule has called for
         self.register_buffer("lr_decays_applied", torch.zeros((), dtype=torch.long))  # ... and made to the rates
-        # lr_decays_due after each of the last LR_DECAY_READ_DELAY D steps, oldest first: the copies in flight
+        # lr_decays_due after each of the last LR_DECAY_READ_DELAY D steps, oldest first: the copies in flight,
+        # written from the host reader when a state dict is taken (no per-step work), read back after a load
         self.register_buffer("lr_decays_due_recent", torch.zeros(LR_DECAY_READ_DELAY, dtype=torch.long))
         self._lr_decays_applied = 0  # host mirror of lr_decays_applied
         self._lr_decay_reads = DelayedHostRead(LR_DECAY_READ_DELAY)
+        self.register_state_dict_pre_hook(BEGAN._write_decays_in_flight)
         self.register_load_state_dict_pre_hook(BEGAN._zero_decay_counts_if_absent)
         self.register_load_state_dict_post_hook(BEGAN._read_decays_back)
 
@@ -200,6 +202,11 @@ class BEGAN(GANModule):
             state_dict.setdefault(prefix + name, torch.zeros((), dtype=torch.long))
         # Checkpoints written before the counts in flight were kept: what fell due is read at the first step.
         state_dict.setdefault(prefix + "lr_decays_due_recent", state_dict[prefix + "lr_decays_due"].repeat(LR_DECAY_READ_DELAY))
+
+    @staticmethod
+    def _write_decays_in_flight(module: "BEGAN", prefix: str, keep_vars: bool) -> None:
+        """Buffer <- the host reader's copies in flight, whenever a state dict (a checkpoint) is taken."""
+        module.lr_decays_due_recent.copy_(torch.tensor(module._lr_decay_reads.in_flight(), dtype=torch.long))
 
     @staticmethod
     def _read_decays_back(module: "BEGAN", incompatible_keys: Any) -> None:
@@ -262,8 +269,6 @@ class BEGAN(GANModule):
         self.best_m_global.copy_(best)
         self.steps_since_best.copy_(stalled)
         self.lr_decays_due.add_(due.long())
-        recent = self.lr_decays_due_recent  # (LR_DECAY_READ_DELAY,): drop the oldest, append this step's count
-        recent.copy_(torch.cat((recent[1:], self.lr_decays_due.view(1))))
         decays = int(self._lr_decay_reads.push(self.lr_decays_due)) - self._lr_decays_applied  # due 8 D steps ago
         if decays > 0:
             for optimizer in self.optimizers():

@@ -18,10 +18,10 @@ On the CPU the copy is the values themselves and is ready at once.
 
 from __future__ import annotations
 
+from collections import deque
+
 import torch
 from torch import Tensor
-
-from collections import deque
 
 __all__ = ["DelayedHostRead", "HostCopies"]
 
@@ -78,9 +78,8 @@ class DelayedHostRead:
     steps earlier; it has landed unless the host runs more than ``delay`` steps ahead of the device, and only
     then does the read wait for it: a bound on how far the host may run ahead, not a per-step sync.
 
-    The values in flight are part of the training state: the owner keeps them in a checkpointed buffer too
-    (the last ``delay`` values pushed) and ``restart(values)`` puts them back after a load, so a resumed run
-    reads what the straight run would have.
+    The values in flight are part of the training state: ``in_flight()`` lists them for a checkpoint and
+    ``restart(values)`` puts them back after a load, so a resumed run reads what the straight run would have.
     """
 
     def __init__(self, delay: int, initial: int | float = 0) -> None:
@@ -96,6 +95,15 @@ class DelayedHostRead:
         if len(values) != self.delay:
             raise ValueError(f"expected {self.delay} values in flight, got {len(values)}")
         self._pending = deque((torch.tensor(v), None) for v in values)
+
+    def in_flight(self) -> list[int | float]:
+        """The values pushed and not yet read, oldest first (waits for their copies: for checkpoints, not steps)."""
+        values = []
+        for host, event in self._pending:
+            if event is not None:
+                event.synchronize()
+            values.append(host.item())
+        return values
 
     def push(self, value: Tensor) -> int | float:
         """Start copying ``value`` to the host; return the value pushed ``delay`` pushes ago."""
