@@ -134,3 +134,97 @@ def test_every_registered_model_under_two_process_ddp(tmp_path):
         assert not torch.equal(r0["z"], r1["z"]), f"{name}: both ranks drew the same z"
     decayed = torch.load(tmp_path / "began_lr_decay.rank0.pt", weights_only=True)
     assert 0 < decayed["k"] < 1 and decayed["lrs"] != torch.load(tmp_path / "began.rank0.pt", weights_only=True)["lrs"]
+
+
+# ------------------------------------------------------------------ the DataLoader path under DDP
+
+class IndexedImages(__import__("gan_zoo.data.base", fromlist=["GANDataModule"]).GANDataModule):
+    """``n`` constant images whose label is their index, on the DataLoader path (one persistent worker):
+    the labels of each batch say which samples a rank drew."""
+
+    def __init__(self, image_shape: tuple[int, ...], n: int, batch_size: int) -> None:
+        super().__init__(batch_size=batch_size, num_workers=1, in_memory=False)
+        self.image_shape, self.n = image_shape, n
+
+    def build_train_set(self):
+        from torch.utils.data import TensorDataset
+
+        return TensorDataset(torch.zeros(self.n, *self.image_shape), torch.arange(self.n))
+
+
+class DrawnIndices(__import__("lightning").Callback):
+    """Records, per epoch, the sample indices of each batch this rank trains on; saved per rank at train end."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.drawn = path, {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.drawn.setdefault(trainer.current_epoch, []).extend(batch[1].tolist())
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        torch.save(self.drawn, f"{self.path}.rank{trainer.global_rank}.pt")
+
+
+DATA_SEED, DATA_N, DATA_BATCH = 5, 24, 3  # 12 samples, 4 batches per rank and epoch
+
+
+def _ddp_data_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
+    """Three epochs straight, then two epochs, a checkpoint, and a resumed third, each rank on its shard."""
+    import os
+
+    import lightning as L
+
+    from gan_zoo import create_model
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world_size),
+                      RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0")
+    torch.set_num_threads(1)
+
+    def fit(label: str, max_epochs: int, ckpt_path: str | None = None) -> L.Trainer:
+        L.seed_everything(DATA_SEED, verbose=False)  # sets PL_GLOBAL_SEED, which the data path shuffles by
+        model = create_model("dcgan", tiny=True)
+        data = IndexedImages(tuple(model.generator.image_shape), DATA_N, DATA_BATCH)
+        trainer = L.Trainer(
+            accelerator="cpu", devices=world_size, strategy="ddp_find_unused_parameters_true", max_epochs=max_epochs,
+            logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+            default_root_dir=out_dir, callbacks=[DrawnIndices(f"{out_dir}/{label}")],
+        )
+        trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+        return trainer
+
+    fit("straight", 3)
+    fit("first_two", 2).save_checkpoint(f"{out_dir}/two_epochs.ckpt")  # every rank calls it; rank 0 writes
+    fit("resumed", 3, ckpt_path=f"{out_dir}/two_epochs.ckpt")
+
+
+def test_file_loader_shards_reshuffles_and_resumes_under_two_process_ddp(tmp_path):
+    """The DataLoader path (``EpochPermutation``, a persistent worker) under a real 2-process Lightning DDP fit:
+    each epoch the ranks draw disjoint halves that cover the set, in torch's ``DistributedSampler`` order for
+    (seed, epoch), a new order every epoch; a run resumed after epoch 2 draws the straight run's epoch 3."""
+    import socket
+
+    import torch.multiprocessing as mp
+    from torch.utils.data import DistributedSampler
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    context = mp.start_processes(_ddp_data_worker, args=(2, port, str(tmp_path)), nprocs=2, join=False)
+    deadline = time.monotonic() + DDP_SWEEP_TIMEOUT_S
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f"DDP data-path fit hung after {DDP_SWEEP_TIMEOUT_S} s")
+    drawn = {(label, r): torch.load(tmp_path / f"{label}.rank{r}.pt", weights_only=True)
+             for label in ("straight", "first_two", "resumed") for r in (0, 1)}
+    for epoch in range(3):
+        for rank in (0, 1):
+            expected = DistributedSampler(range(DATA_N), num_replicas=2, rank=rank, shuffle=True, seed=DATA_SEED)
+            expected.set_epoch(epoch)
+            assert drawn["straight", rank][epoch] == list(expected), (epoch, rank)
+        assert sorted(drawn["straight", 0][epoch] + drawn["straight", 1][epoch]) == list(range(DATA_N)), epoch
+    assert drawn["straight", 0][0] != drawn["straight", 0][1] != drawn["straight", 0][2]
+    for rank in (0, 1):
+        assert drawn["first_two", rank] == {e: drawn["straight", rank][e] for e in (0, 1)}
+        assert drawn["resumed", rank] == {2: drawn["straight", rank][2]}, f"rank {rank} replayed another epoch's order"

@@ -223,8 +223,10 @@ class GANDataModule(L.LightningDataModule):
         seed and the epoch, one shard per rank), in one process too, instead of ``shuffle=True``, whose order
         comes from the global RNG; and the workers draw their base seed from the loader's own generator,
         not the global RNG, which a resumed run's new workers would otherwise advance at an epoch where the
-        straight run's persistent workers did not (every later z would differ). Random augmentations inside
-        the workers (flips) restart from the base seed after a resume: the one thing not replayed exactly.
+        straight run's persistent workers did not (every later z would differ). No zoo data module draws
+        random augmentations; one added inside the workers would restart from the base seed after a resume.
+        Checked under a real 2-process DDP fit with a persistent worker
+        (``tests/test_distributed.py::test_file_loader_shards_reshuffles_and_resumes_under_two_process_ddp``).
         """
         assert self.train_set is not None, "call setup() first"
         workers = self.num_workers
