@@ -15,7 +15,7 @@ from pathlib import Path
 from gan_zoo.errors import ArgumentParser, GanZooError
 from gan_zoo.outputs import check_output_file, check_writable
 
-__all__ = ["export_main", "sample_main", "pretrained_main"]
+__all__ = ["export_main", "sample_main", "pretrained_main", "check_weights_pin"]
 
 
 def export_main(argv: list[str]) -> None:
@@ -66,6 +66,16 @@ def _held_export(folder: Path) -> str | None:
     return "export" if is_export else "other"
 
 
+WEIGHTS_PIN_HELP = ("with --pretrained: the sha256 of the folder's generator.safetensors; required for an https:// "
+                    "folder, checked on top of the registry's and the folder's own digests otherwise")
+
+
+def check_weights_pin(args: argparse.Namespace) -> None:
+    """--weights-sha256 pins a pretrained folder; a checkpoint has no weights file to pin."""
+    if args.weights_sha256 is not None and args.ckpt:
+        raise GanZooError("--weights-sha256 pins a --pretrained folder's weights; drop it with --ckpt")
+
+
 def _parse_labels(text: str) -> list[int]:
     try:
         labels = [int(v) for v in text.replace(",", " ").split()]
@@ -98,6 +108,7 @@ def sample_main(argv: list[str]) -> None:
     source.add_argument("--pretrained", help="a name from `gan-zoo pretrained`, a folder made by `gan-zoo export`, "
                                              "or hf://owner/repo/folder")
     source.add_argument("--ckpt", help="a .ckpt written by `gan-zoo fit`")
+    parser.add_argument("--weights-sha256", default=None, help=WEIGHTS_PIN_HELP)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--interpolate", action="store_true", help="latent interpolation strip: --num rows x --steps")
     mode.add_argument("--traverse", action="store_true", help="InfoGAN: sweep each continuous code (rows: c_cat)")
@@ -123,13 +134,14 @@ def sample_main(argv: list[str]) -> None:
         raise GanZooError(f"--steps must be at least 2, got {args.steps}")
     if not args.out.lower().endswith(".png"):
         raise GanZooError(f"--out must name a .png file, got {args.out!r}")
+    check_weights_pin(args)
     out = check_output_file(args.out, "--out")  # before loading and sampling
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt)
         sample = model.sample  # GANModule.sample: the protocol a pretrained generator copies
         generator = checkpoint_generator(model, args.ckpt)
     else:
-        generator = load_pretrained(args.pretrained)
+        generator = load_pretrained(args.pretrained, weights_sha256=args.weights_sha256)
         sample = generator.sample
     num_classes = generator.num_classes
 

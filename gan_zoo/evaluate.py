@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from gan_zoo.commands import WEIGHTS_PIN_HELP, check_weights_pin
 from gan_zoo.errors import ArgumentParser, GanZooError
 from gan_zoo.outputs import check_output_file, write_atomic
 from gan_zoo.metrics.protocol import MetricResult
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--ckpt", help="training checkpoint (.ckpt) written by `gan-zoo fit`")
     src.add_argument("--pretrained", help="a name from `gan-zoo pretrained`, a folder written by `gan-zoo export` / "
                                           "gan_zoo.save_pretrained, or hf://owner/repo/folder")
+    p.add_argument("--weights-sha256", default=None, help=WEIGHTS_PIN_HELP)
     p.add_argument("--dataset", required=True, choices=list(REFERENCE_DATASETS),
                    help="the real data; mnist/fashion_mnist also pick the domain classifier (cifar10: fid/is only)")
     p.add_argument("--data-dir", default=None, help="data root (default: $GAN_ZOO_DATA)")
@@ -64,6 +66,7 @@ def _load_model(args: argparse.Namespace):
     """(a GANModule or PretrainedGenerator, a description of where it came from)."""
     from gan_zoo.hub import load_gan_checkpoint, load_pretrained
 
+    check_weights_pin(args)
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt, map_location=args.device)
         if args.use_ema and model.generator_ema is None:
@@ -71,7 +74,8 @@ def _load_model(args: argparse.Namespace):
         return model, f"{type(model).__name__} from {args.ckpt}"
     if args.use_ema is not None:
         raise GanZooError("--ema/--no-ema apply to --ckpt only; a pretrained folder holds one generator")
-    return load_pretrained(args.pretrained, map_location=args.device), f"pretrained generator from {args.pretrained}"
+    generator = load_pretrained(args.pretrained, map_location=args.device, weights_sha256=args.weights_sha256)
+    return generator, f"pretrained generator from {args.pretrained}"
 
 
 def format_table(results: dict[str, MetricResult]) -> str:

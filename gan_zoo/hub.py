@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import operator
 import os
+import re
 import tempfile
 import typing
 from pathlib import Path
@@ -352,6 +353,13 @@ def load_pretrained(
     """
     import gan_zoo.zoo as zoo
 
+    if weights_sha256 is not None:
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", weights_sha256):
+            raise GanZooError(
+                f"weights_sha256 {weights_sha256!r} is not a sha256 digest (64 hex digits); pass the digest "
+                f"of {WEIGHTS_NAME} (`sha256sum {WEIGHTS_NAME}`)"
+            )
+        weights_sha256 = weights_sha256.lower()  # sha256_file's spelling
     expected: dict[str, str | None] = {WEIGHTS_NAME: weights_sha256}
     name = None
     if isinstance(source, str) and zoo.is_registry_name(source):
@@ -367,7 +375,8 @@ def load_pretrained(
         if not source.startswith("hf://") and weights_sha256 is None:
             raise GanZooError(
                 f"{source}: a URL folder is fetched by digest; pass weights_sha256=<sha256 of its "
-                f"{WEIGHTS_NAME}> to gan_zoo.load_pretrained, or download the folder and pass its path"
+                f"{WEIGHTS_NAME}> to gan_zoo.load_pretrained (--weights-sha256 to gan-zoo sample / evaluate), "
+                "or download the folder and pass its path"
             )
         # Only the weights are pinned: config.yaml comes unchecked, and load_pretrained_folder then requires
         # it to record exactly the pinned weights' digest.

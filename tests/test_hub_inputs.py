@@ -68,6 +68,35 @@ def test_sample_from_an_unpinned_url_is_one_line_and_leaves_nothing(tmp_path, mo
     assert every_file(tmp_path) == []
 
 
+def test_sample_and_evaluate_take_the_pin_on_the_command_line(tmp_path, monkeypatch, capfd):
+    """`--weights-sha256` reaches load_pretrained: a pinned URL folder samples the grid its folder does, a wrong
+    pin or a malformed one is refused in one line with nothing written, and a checkpoint takes no pin."""
+    monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path / "cache"))
+    remote = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "server" / "net")
+    pin = sha256_file(remote / "generator.safetensors")
+    main(["sample", "--pretrained", str(remote), "--num", "4", "--out", str(tmp_path / "folder.png")])
+    main(["sample", "--pretrained", remote.as_uri(), "--weights-sha256", pin.upper(), "--num", "4",
+          "--out", str(tmp_path / "url.png")])
+    assert (tmp_path / "url.png").read_bytes() == (tmp_path / "folder.png").read_bytes()
+    other_pin = sha256_file(save_pretrained(create_model("vanilla_gan", tiny=True), tmp_path / "other")
+                            / "generator.safetensors")
+    refusals = [
+        (["sample", "--pretrained", str(remote), "--weights-sha256", other_pin, "--out", str(tmp_path / "a.png")],
+         "pinned"),
+        (["sample", "--pretrained", remote.as_uri(), "--weights-sha256", "abc123", "--out", str(tmp_path / "b.png")],
+         "not a sha256 digest"),
+        (["sample", "--ckpt", str(tmp_path / "run.ckpt"), "--weights-sha256", pin, "--out", str(tmp_path / "c.png")],
+         "drop it with --ckpt"),
+        (["evaluate", "--pretrained", str(remote), "--weights-sha256", other_pin, "--dataset", "mnist",
+          "--out", str(tmp_path / "d.json")], "pinned"),
+    ]
+    for argv, expected in refusals:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2 and expected in one_line(capfd), argv
+    assert not any((tmp_path / name).exists() for name in ("a.png", "b.png", "c.png", "d.json"))
+
+
 def test_a_url_config_for_other_weights_or_a_failed_download_leaves_no_temporary(tmp_path):
     remote = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "server" / "net")
     other = save_pretrained(create_model("vanilla_gan", tiny=True), tmp_path / "other")
