@@ -242,7 +242,8 @@ def render_markdown(ledger: dict[str, Any]) -> str:
 
 
 def render_readme_table(ledger: dict[str, Any]) -> str:
-    """The README's results block: one row per measured config, between the two markers."""
+    """The README's results block, between the two markers: one row per measured config (image metrics, then
+    the toys' and classifiers' own), smoke configs left out."""
     columns = ["domain_fid", "domain_is", "class_coverage", "min_class_share"]
     lines = [
         README_BEGIN,
@@ -251,13 +252,25 @@ def render_readme_table(ledger: dict[str, Any]) -> str:
     ]
     for entry in ledger["entries"]:
         if entry["status"] != MEASURED or entry.get("smoke") or ledger["protocols"][entry["protocol"]].get("kind") in ("toy", "classification"):
-            continue  # smoke configs (CI's reproduce check), toy and classification results stay in docs/results.md
+            continue  # smoke configs (CI's reproduce check) stay in docs/results.md; toys and classifiers below
         walls = entry["budget"].get("wall_s") or []
         wall = f"{statistics.fmean(walls) / 60:.1f} min" if walls else ""
         cells = [_summary(entry["results"][c]) if c in entry["results"] else "" for c in columns]
         # FID is biased by the sample count, so the row names its protocol (samples vs real images)
         lines.append(f"| `{entry['config']}` | {entry['protocol']} | {len(entry['seeds'])} | "
                      f"{entry['budget'].get('g_updates', '')} | {wall} | " + " | ".join(cells) + " |")
+    # 2-D toys (mode coverage, precision / recall) and the semi-supervised classifiers (test error): their own
+    # metrics, one cell per row
+    other = [e for e in ledger["entries"] if e["status"] == MEASURED and not e.get("smoke")
+             and ledger["protocols"][e["protocol"]].get("kind") in ("toy", "classification")]
+    if other:
+        lines += ["", "| config | protocol | seeds | G updates | wall time | results |", "|---|---|---|---|---|---|"]
+        for entry in other:
+            walls = entry["budget"].get("wall_s") or []
+            wall = f"{statistics.fmean(walls) / 60:.1f} min" if walls else ""
+            results = "; ".join(f"{METRIC_LABELS.get(m, m)} {_summary(v)}" for m, v in entry["results"].items())
+            lines.append(f"| `{entry['config']}` | {entry['protocol']} | {len(entry['seeds'])} | "
+                         f"{entry['budget'].get('g_updates', '')} | {wall} | {results} |")
     unmeasured = sum(e["status"] == NOT_MEASURED for e in ledger["entries"])
     lines += ["", f"Protocols, commands, tolerances and the {unmeasured} configs not measured yet (with the reason): "
               "[docs/results.md](docs/results.md).", README_END]

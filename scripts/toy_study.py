@@ -18,7 +18,7 @@ order).
     python scripts/toy_study.py --g-updates 1000 --seeds 0 1 --hidden 128   # a CPU-sized run
 
 ``--hidden`` replaces the nets' hidden widths (512 in the configs) for every model alike. ``--gp-weight``
-replaces WGAN-GP's λ (the configs' 0.1; the README's table at width 128 ran with the paper's 10).
+replaces WGAN-GP's λ (the configs' 0.1; the table in docs/studies.md at width 128 ran with the paper's 10).
 """
 
 from __future__ import annotations

@@ -148,7 +148,9 @@ def test_classification_protocols_take_test_errors_only(tmp_path):
     markdown = render_markdown(ledger)
     assert f"### `{SSL}`" in markdown and "test error ↓ (averaged D) | 0.1 | ≤ 0.5" in markdown
     assert "each also sets `data.init_args.label_seed`" in markdown
-    assert f"`{SSL}`" not in render_readme_table(ledger)  # no image metrics: the README table is for samples
+    image_table, own_metrics_table = render_readme_table(ledger).split("| results |")  # no image metrics: second table
+    assert f"`{SSL}`" not in image_table
+    assert f"| `{SSL}` | test-classification | 1 | 4 | 0.0 min | test error ↓ (averaged D) 0.1; test error ↓ (last D) 0.2 |" in own_metrics_table
     assert fit_args(entry, 2, tmp_path)[-8:-6] == ["--data.init_args.label_seed", "2"]  # the labelled subset follows the seed
     with pytest.raises(GanZooError, match="'domain_fid' is not one of"):
         load_ledger(_classification_ledger(tmp_path, {"domain_fid": [3.0]}, {}))

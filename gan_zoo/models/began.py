@@ -41,7 +41,7 @@ Deviations from the paper:
 * The learning-rate halving when M_global stalls (Sec. 4.1) is off unless ``lr_decay_patience`` is set: the paper
   gives no patience. The CIFAR-10 and CelebA configs set 5,000 D steps; ``configs/began/mnist.yaml`` and
   ``fashion_mnist.yaml`` leave it off (their 20,000 / 8,000 G updates at batch 16; a patience of 3,000 tried in
-  a side branch never fired, README "BEGAN on MNIST").
+  a side branch never fired, docs/studies.md "BEGAN on MNIST").
 * ``configs/began/mnist.yaml`` gives D half G's width (the paper: the same n for both nets), see its header.
 * ``configs/began/mnist.yaml`` and ``fashion_mnist.yaml`` use sequential updates (D, then G against the
   updated D), which is what they were measured with (their headers say why).
@@ -58,22 +58,22 @@ Deviations from the paper:
   from the start (0.062 / 0.061 at the end, seeds 0 / 1) and M_global fell. Init alone does not cure the
   MNIST collapse onto "1"; the defaults γ = 0.5, λ_k = 0.001 stay the paper's, and ``configs/began/mnist.yaml``
   and ``fashion_mnist.yaml`` depart from them (γ = 1.0, λ_k = 0.01) for the reason and with the measurements in its header and in the
-  README ("BEGAN on MNIST").
+  docs/studies.md ("BEGAN on MNIST").
 
 What limits diversity on MNIST is the objective's equilibrium, not the update: where D cannot tell a class's
 generated images from its real ones, ∂L_D/∂(that class's energy) ∝ p_data(c) − k_t p_G(c), so D keeps any class
 with p_G(c) < p_data(c) / k_t cheap to reconstruct and G can fill the lowest-energy classes up to that bound.
 With k_t ≈ 0.23-0.4 the thin "1" takes 30-50 % of the samples, near p_data("1") / k_t in most measured runs
-(``scripts/began_share_bound.py``; README "BEGAN on MNIST"). k_t settles higher when D learns more slowly than
+(``scripts/began_share_bound.py``; docs/studies.md "BEGAN on MNIST"). k_t settles higher when D learns more slowly than
 G, which is why ``configs/began/mnist.yaml`` (and ``fashion_mnist.yaml``) gives G Adam lr 2e-4 and D 2.5e-5 (k_t about 0.56, "1" 21 % at
 4,000 G updates; with β1 0.5, k_t 0.52-0.58 at 8,000); the model's defaults stay the paper's 1e-4 for both.
 The update order does not change this: with simultaneous updates at the same settings (n = 16, 8,000 G updates,
-seeds 0 / 1) the top class "1" held 26.2 % / 23.6 % against its bound 22.4 % / 20.2 % (README, "Simultaneous vs
+seeds 0 / 1) the top class "1" held 26.2 % / 23.6 % against its bound 22.4 % / 20.2 % (docs/studies.md, "Simultaneous vs
 sequential updates").
 The generator is not the cause either: BEGAN's generator trained by DCGAN's game (same batch 16, images and G
 updates) gives every digit >= 5 % of its samples, while a DCGAN generator under this game collapses onto "1".
 A D narrower than G (n = 8 against 16) raises k_t (0.76-0.86 at 8,000 G updates) and gave every digit >= 5 % in
-three seeds (README, "The game, not the generator, leaves the rare digits short"), so ``configs/began/mnist.yaml``
+three seeds (docs/studies.md, "The game, not the generator, leaves the rare digits short"), so ``configs/began/mnist.yaml``
 gives D half G's width.
 """
 
@@ -143,7 +143,7 @@ class BEGAN(GANModule):
     Args (beyond ``GANModule``'s, which pass through ``**kwargs``):
         latent_prior: the paper's uniform z ∈ [−1, 1]^N_z by default.
         gamma: γ > 0, the diversity ratio. The paper's range is (0, 1]; above 1 the controller asks generated
-            images to be reconstructed *worse* than real ones, which raises k_t (measured on MNIST: README,
+            images to be reconstructed *worse* than real ones, which raises k_t (measured on MNIST: docs/studies.md,
             "BEGAN on MNIST"; at 1.5 D stopped auto-encoding the data).
         lambda_k: λ_k, the learning rate of k_t.
         k_init: k_0.

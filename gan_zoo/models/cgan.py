@@ -17,7 +17,7 @@ Deviations from the paper:
   + dropout in D). The paper maps z and y through separate hidden layers first (G: z -> 200 ReLU, y -> 1000 ReLU,
   joined -> 1200 -> 784; D: maxout on x and y separately, then a joint maxout; dropout 0.5 in both):
   ``ConditionalTowerGenerator`` and ``ConditionalMaxoutDiscriminator``, used by ``configs/cgan/mnist_mlp.yaml``,
-  where the input-joined MLPs collapsed onto one image for every label (README, "cGAN in the paper's form").
+  where the input-joined MLPs collapsed onto one image for every label (docs/studies.md, "cGAN in the paper's form").
 * z ~ N(0, I) instead of the paper's uniform noise (``latent_prior: uniform`` restores it).
 * tanh output because data are scaled to [-1, 1].
 * Adam(2e-4, β1 = 0.5) instead of SGD with decaying learning rate and rising momentum.

@@ -29,7 +29,7 @@ Deviations from the paper:
 * Data in [−1, 1] with a tanh output (the authors: [0, 1] with sigmoid); D maps its input back to [0, 1],
   (x + 1) / 2, before the input noise (std 0.3, the paper's), so its first layer sees the authors' pixels.
   That matters: with Adam on weight-normed directions, training on [−1, 1] pixels is not equivalent
-  (``SemiSupervisedMLPDiscriminator(unit_pixels=...)``; README: the error on either range).
+  (``SemiSupervisedMLPDiscriminator(unit_pixels=...)``; docs/studies.md: the error on either range).
 * The data-dependent weight-norm init uses the first training batch of unlabelled images (100), the
   authors' the first 500 training images. G's batch norm has a learned scale (theirs: none).
 * z ~ U(−1, 1) instead of U(0, 1) (a shift the first layer absorbs).
