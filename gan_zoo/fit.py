@@ -1,6 +1,6 @@
 """``gan-zoo fit``: LightningCLI over every registered model and data module.
 
-    gan-zoo fit --config configs/dcgan/digits.yaml [--config more.yaml] [--trainer.max_steps 200]
+    gan-zoo fit --config configs/dcgan/digits.yaml [--config configs/logging/wandb.yaml] [--trainer.max_steps 200]
 
 * Models and data modules are chosen by ``class_path`` (subclass mode), nets are injected modules.
 * ``data.image_shape`` is linked into ``model.generator.init_args.image_shape`` and

@@ -1,6 +1,7 @@
 """Every `gan-zoo` command the documentation shows parses with today's CLI.
 
-Users copy commands from the README, docs/*.md, the ledger and the configs' headers; an option renamed in the
+Users copy commands from the README, docs/*.md, the ledger, the configs' headers, the pretrained registry
+(`gan-zoo pretrained NAME`) and the modules' usage lines; an option renamed in the
 code but not in the text fails only when someone runs it. Each command is parsed, nothing runs: `fit` /
 `validate` / `test` through LightningCLI's ``--print_config`` (the whole config resolved: config files, class
 paths, every override), the other subcommands through their argparse parsers, stopped right after parsing.
@@ -82,11 +83,40 @@ def _commands_in_ledger() -> list[str]:
     return found
 
 
+def _commands_in_registry() -> list[str]:
+    """The shipped generators' training / evaluation / CI commands (`gan-zoo pretrained NAME` prints them)."""
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    registry = yaml.safe_load((ROOT / "gan_zoo" / "pretrained" / "registry.yaml").read_text())
+    return [" ".join(text.split()) for text in strings(registry) if text.lstrip().startswith("gan-zoo ")]
+
+
+def _commands_in_docstrings() -> list[str]:
+    """Usage lines of the package's module docstrings (`    gan-zoo sample --pretrained ...`)."""
+    found = []
+    for path in sorted((ROOT / "gan_zoo").rglob("*.py")):
+        text = path.read_text().replace("\\\n", " ")
+        for line in text.splitlines():
+            if line.startswith("    gan-zoo "):
+                command = line.strip().split(" # ", 1)[0].strip()
+                found.append(" ".join(command.replace("[", "").replace("]", "").split()))
+    return found
+
+
 def documented_commands() -> list[tuple[str, str]]:
     """(where, command) for every documented command, each text once."""
     sources = [(path.relative_to(ROOT).as_posix(), _commands_in_markdown(path.read_text()))
                for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]]
-    sources += [("configs/", _commands_in_configs()), ("docs/results.yaml", _commands_in_ledger())]
+    sources += [("configs/", _commands_in_configs()), ("docs/results.yaml", _commands_in_ledger()),
+                ("gan_zoo/pretrained/registry.yaml", _commands_in_registry()), ("gan_zoo/", _commands_in_docstrings())]
     seen, out = set(), []
     for where, commands in sources:
         for command in commands:
