@@ -4,12 +4,15 @@
     gan-zoo sample --pretrained dcgan-mnist --num 64 --seed 0 --out grid.png      # a name, a folder or hf://
     gan-zoo sample --pretrained cgan-mnist --labels 7 --interpolate --out strip.png
     gan-zoo sample --pretrained infogan-mnist --traverse --out traversal.png    # traversal_c0.png, _c1.png
+    gan-zoo sample --pretrained dcgan-mnist --num 10000 --out samples.npz         # for other tools: uint8 NHWC
+    gan-zoo sample --pretrained dcgan-mnist --num 10000 --out samples/            # one PNG per sample
     gan-zoo pretrained [NAME]                                                   # the shipped generators
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from gan_zoo.errors import ArgumentParser, GanZooError
@@ -95,7 +98,9 @@ def sample_main(argv: list[str]) -> None:
 
     A grid by default (conditional models: one class per column unless --labels says otherwise);
     --interpolate: one latent path per row (spherical for Gaussian z); --traverse: InfoGAN's code traversals,
-    one PNG per continuous code (``<out>_c<j>.png``) unless --code picks one.
+    one PNG per continuous code (``<out>_c<j>.png``) unless --code picks one. --out FILE.npz or --out FOLDER/:
+    the samples themselves, for other tools (FID/IS implementations, classifiers): drawn as ``gan-zoo evaluate``
+    draws them (same --seed and --batch-size: the same images), 8-bit as in the PNGs.
     """
     import torch
 
@@ -122,7 +127,11 @@ def sample_main(argv: list[str]) -> None:
                         help="conditional models: one class for every sample (3), or a list cycled over the samples "
                              "(grid) / the rows (interpolation): 0,1,2")
     parser.add_argument("--label", type=int, default=None, help=argparse.SUPPRESS)  # the earlier spelling of --labels K
-    parser.add_argument("--out", required=True, help="PNG file to write")
+    parser.add_argument("--batch-size", type=int, default=500,
+                        help="--out .npz / FOLDER/: samples drawn per batch (batch i uses seed + i, as gan-zoo evaluate)")
+    parser.add_argument("--out", required=True,
+                        help="a PNG grid / strip; FILE.npz: the samples as uint8 (N, H, W, C) 'arr_0' (+ 'labels'); "
+                             "FOLDER/ (trailing slash): one PNG per sample (+ labels.txt)")
     args = parser.parse_args(argv)
     if args.label is not None:
         if args.labels is not None:
@@ -132,10 +141,15 @@ def sample_main(argv: list[str]) -> None:
         raise GanZooError(f"--num must be at least 1, got {args.num}")
     if args.steps is not None and args.steps < 2:
         raise GanZooError(f"--steps must be at least 2, got {args.steps}")
-    if not args.out.lower().endswith(".png"):
-        raise GanZooError(f"--out must name a .png file, got {args.out!r}")
+    as_files = args.out.lower().endswith(".npz") or args.out.endswith(("/", os.sep))
+    if not (as_files or args.out.lower().endswith(".png")):
+        raise GanZooError(f"--out must name a .png grid, a .npz file or a FOLDER/ of sample PNGs, got {args.out!r}")
+    if as_files and (args.interpolate or args.traverse):
+        raise GanZooError("--interpolate / --traverse draw one PNG; give --out a .png file")
+    if args.batch_size < 1:
+        raise GanZooError(f"--batch-size must be at least 1, got {args.batch_size}")
     check_weights_pin(args)
-    out = check_output_file(args.out, "--out")  # before loading and sampling
+    out = check_sample_files_target(args.out) if as_files else check_output_file(args.out, "--out")  # before loading
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt)
         sample = model.sample  # GANModule.sample: the protocol a pretrained generator copies
@@ -153,6 +167,11 @@ def sample_main(argv: list[str]) -> None:
         return torch.tensor(args.labels, dtype=torch.long).repeat(-(-n // len(args.labels)))[:n]
 
     try:
+        if as_files:
+            n = args.num or 64
+            write_sample_files(model if args.ckpt else generator, out, n, args.batch_size, args.seed, label_tensor(n))
+            print(f"wrote {n} samples to {out}")
+            return
         if args.traverse:
             from gan_zoo.latent_paths import has_codes
 
@@ -185,6 +204,86 @@ def sample_main(argv: list[str]) -> None:
     except ValueError as err:  # labels out of range, a code that does not exist
         raise GanZooError(f"cannot sample: {err}") from err
     print(f"wrote {out}")
+
+
+def check_sample_files_target(out: str) -> Path:
+    """Where ``gan-zoo sample`` may write sample files: a new ``.npz`` file, or a folder that is absent or empty
+    (nothing is overwritten: a folder of samples is not merged with another)."""
+    path = Path(out).expanduser()
+    if path.suffix.lower() == ".npz" and not out.endswith(("/", os.sep)):
+        if path.exists():
+            raise GanZooError(f"--out {path} exists; remove it or name another .npz file")
+        return check_output_file(path, "--out")
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise GanZooError(f"--out {path} exists and is not an empty folder; name a new folder for the samples")
+    check_writable(path, "--out")
+    return path
+
+
+def quantize_images(samples: "torch.Tensor") -> "torch.Tensor":
+    """(B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8: the PNGs' 8 bits (``torchvision.utils.save_image``:
+    ``(x + 1) / 2 * 255 + 0.5``, clamped, truncated), so the files hold what the sample grids show."""
+    import torch
+
+    unit = ((samples.detach().float().cpu().clamp(-1, 1) + 1) / 2)
+    return unit.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
+def write_sample_files(source, out: Path, num: int, batch_size: int, seed: int, labels=None) -> None:
+    """``num`` samples of ``source`` (a GANModule or a PretrainedGenerator) drawn as ``gan-zoo evaluate`` draws
+    them (``sample_batches``: batch i from seed + i, balanced labels unless ``labels``), written to ``out``:
+
+    * ``X.npz``: ``arr_0`` uint8 (N, H, W, C) (the array layout FID tools for TensorFlow-style ``.npz`` batches
+      read), ``labels`` int64 (N,) for conditional generators; 2-D toy samples as float32 (N, 2) points.
+    * ``FOLDER/``: ``000000.png``, ``000001.png``, ... (grayscale or RGB), ``labels.txt`` (one per line) for
+      conditional generators.
+
+    Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
+    """
+    import shutil
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from gan_zoo.metrics.driver import sample_batches
+    from gan_zoo.outputs import write_atomic
+    from gan_zoo.sampling import balanced_labels, label_count
+
+    batches, _ = sample_batches(source, num, batch_size, seed, labels=labels)
+    conditional = label_count(source.generator) is not None
+    if labels is None and conditional:
+        labels = balanced_labels(num, label_count(source.generator))
+    if out.suffix.lower() == ".npz" and not out.is_dir():
+        chunks = [b.detach().float().cpu() if b.dim() == 2 else quantize_images(b) for b in batches]
+        arrays = {"arr_0": torch.cat(chunks).numpy()}
+        if conditional:
+            arrays["labels"] = labels.numpy()
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to the temporary's name
+                np.savez(f, **arrays)
+
+        write_atomic(out, save)
+        return
+    tmp = out.parent / f".{out.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)  # left by an earlier interrupted run
+    tmp.mkdir(parents=True)
+    try:
+        index = 0
+        for batch in batches:
+            if batch.dim() == 2:
+                raise GanZooError("2-D toy samples are points, not images; write them with --out FILE.npz")
+            for image in quantize_images(batch).numpy():
+                Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(tmp / f"{index:06d}.png")
+                index += 1
+        if conditional:
+            (tmp / "labels.txt").write_text("".join(f"{int(y)}\n" for y in labels))
+        if out.exists():
+            out.rmdir()  # empty (checked before sampling): the renamed folder takes its place
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def checkpoint_generator(model, name: str):

@@ -335,6 +335,98 @@ def test_sample_command_labels_interpolate_and_traverse(tmp_path, capsys):
     assert "trav_c1.png" in capsys.readouterr().out
 
 
+def test_sample_files_hold_the_samples_gan_zoo_evaluate_scores(tmp_path, capsys):
+    """--out X.npz / FOLDER/: the samples of evaluate's protocol (batch i drawn from seed + i, balanced labels),
+    8-bit as torchvision's save_image writes PNGs, the same in both formats, with the labels beside them."""
+    from gan_zoo.metrics.driver import draw_samples
+
+    cgan = save_pretrained(lively("cgan"), tmp_path / "cgan")
+    generator = load_pretrained(cgan)
+    main(["sample", "--pretrained", str(cgan), "--num", "13", "--batch-size", "5", "--seed", "2",
+          "--out", str(tmp_path / "s.npz")])
+    main(["sample", "--pretrained", str(cgan), "--num", "13", "--batch-size", "5", "--seed", "2",
+          "--out", str(tmp_path / "pngs") + "/"])
+    labels = torch.arange(13) % 10
+    drawn = torch.cat([generator.sample(len(part), labels=part, seed=2 + i)
+                       for i, part in enumerate(labels.split(5))])  # (13, 1, 28, 28)
+    torch.testing.assert_close(drawn, torch.cat(draw_samples(generator, 13, 5, 2)[0]), atol=0, rtol=0)
+    expected = np.floor((drawn.clamp(-1, 1).numpy() + 1) / 2 * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    expected = expected.transpose(0, 2, 3, 1)  # NHWC
+    with np.load(tmp_path / "s.npz") as files:
+        assert files["arr_0"].dtype == np.uint8 and np.array_equal(files["arr_0"], expected)
+        assert np.array_equal(files["labels"], labels.numpy())
+    folder = tmp_path / "pngs"
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:06d}.png" for i in range(13)] + ["labels.txt"]
+    for i in range(13):
+        assert np.array_equal(np.asarray(Image.open(folder / f"{i:06d}.png")), expected[i, ..., 0])
+    assert (folder / "labels.txt").read_text().split() == [str(int(y)) for y in labels]
+    assert not list(tmp_path.glob(".*"))  # no temporary left
+
+    main(["sample", "--pretrained", str(cgan), "--num", "4", "--labels", "7", "--out", str(tmp_path / "sevens.npz")])
+    with np.load(tmp_path / "sevens.npz") as files:
+        assert np.array_equal(files["labels"], np.full(4, 7))
+        sevens = generator.sample(4, labels=torch.full((4,), 7), seed=0)
+        assert np.abs(files["arr_0"].astype(int) - expected_uint8(sevens)).max() == 0
+
+
+def test_sample_files_of_2d_toy_points_are_float_points_in_npz_only(tmp_path, capsys):
+    nets = {"generator": {"init_args": {"latent_dim": 2, "image_shape": [2], "hidden": [8], "output": "identity"}},
+            "discriminator": {"init_args": {"image_shape": [2], "hidden": [8]}}}
+    toy = save_pretrained(create_model("vanilla_gan", **nets), tmp_path / "toy")
+    main(["sample", "--pretrained", str(toy), "--num", "7", "--batch-size", "3", "--out", str(tmp_path / "p.npz")])
+    generator = load_pretrained(toy)
+    expected = torch.cat([generator.sample(n, seed=i) for i, n in enumerate((3, 3, 1))])  # (7, 2), unquantized
+    with np.load(tmp_path / "p.npz") as files:
+        assert files["arr_0"].dtype == np.float32 and np.array_equal(files["arr_0"], expected.numpy())
+        assert "labels" not in files
+    with pytest.raises(SystemExit):
+        main(["sample", "--pretrained", str(toy), "--num", "7", "--out", str(tmp_path / "pts") + "/"])
+    assert "points, not images" in capsys.readouterr().err
+    assert not (tmp_path / "pts").exists() and not list(tmp_path.glob(".pts*"))
+
+
+def expected_uint8(samples: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) as save_image quantizes, as ints."""
+    unit = (samples.clamp(-1, 1).numpy() + 1) / 2
+    return np.floor(unit * 255 + 0.5).clip(0, 255).astype(int).transpose(0, 2, 3, 1)
+
+
+def test_sample_files_overwrite_nothing_and_leave_nothing_when_stopped(tiny_zoo, tmp_path, capsys, monkeypatch):
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "mine.txt").write_text("mine")
+    (tmp_path / "old.npz").write_bytes(b"old")
+    refusals = [
+        (["--out", str(kept) + "/"], "is not an empty folder"),
+        (["--out", str(tmp_path / "old.npz")], "exists"),
+        (["--interpolate", "--out", str(tmp_path / "strip.npz")], "draw one PNG"),
+        (["--out", str(tmp_path / "samples.txt")], "a .npz file or a FOLDER/"),
+        (["--batch-size", "0", "--out", str(tmp_path / "b.npz")], "--batch-size must be at least 1"),
+    ]
+    for args, message in refusals:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["sample", "--pretrained", "tiny-dcgan", *args])
+        err = capsys.readouterr().err.strip()
+        assert exit_info.value.code == 2 and message in err and "\n" not in err, (args, err)
+    assert (kept / "mine.txt").read_text() == "mine" and sorted(p.name for p in kept.iterdir()) == ["mine.txt"]
+    assert (tmp_path / "old.npz").read_bytes() == b"old"
+    assert not (tmp_path / "strip.npz").exists() and not (tmp_path / "b.npz").exists()
+
+    written = []
+
+    def save_then_stop(image, path, *args, **kwargs):  # Ctrl-C after the third sample
+        if len(written) == 3:
+            raise KeyboardInterrupt
+        written.append(path)
+        Path(path).write_bytes(b"png")
+
+    monkeypatch.setattr(Image.Image, "save", save_then_stop)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", "--pretrained", "tiny-dcgan", "--num", "8", "--out", str(tmp_path / "stopped") + "/"])
+    assert exit_info.value.code == 130 and "interrupted" in capsys.readouterr().err
+    assert len(written) == 3 and not (tmp_path / "stopped").exists() and not list(tmp_path.glob(".stopped*"))
+
+
 @pytest.mark.parametrize("args, message", [
     (["--labels", "3"], "is unconditional: drop --labels"),
     (["--traverse"], "has no latent codes to traverse"),

@@ -39,18 +39,32 @@ class Sampler(TypingProtocol):
 
 
 def sample_batches(
-    model: Sampler, num_samples: int, batch_size: int, seed: int, use_ema: bool | None = None
+    model: Sampler,
+    num_samples: int,
+    batch_size: int,
+    seed: int,
+    use_ema: bool | None = None,
+    labels: Tensor | None = None,
 ) -> tuple[Iterator[Tensor], str]:
     """The batches of the protocol above (float32, on the model's device), drawn one at a time as they are
     consumed, and a note naming the labels. A scorer that drops each batch after scoring it holds one batch, not
     ``num_samples`` images (50,000 CelebA-128 samples are 9.8 GB in float32).
 
-    ``use_ema`` goes to ``GANModule.sample`` when given (a pretrained generator holds one net only).
+    ``use_ema`` goes to ``GANModule.sample`` when given (a pretrained generator holds one net only). ``labels``
+    (num_samples,) replaces the balanced labels of a conditional generator (``gan-zoo sample --labels``).
     """
     if num_samples < 1 or batch_size < 1:
         raise GanZooError(f"num_samples and batch_size must be >= 1, got {num_samples} and {batch_size}")
     num_labels = label_count(model.generator)
-    labels = None if num_labels is None else balanced_labels(num_samples, num_labels)
+    if labels is not None:
+        if num_labels is None or tuple(labels.shape) != (num_samples,):
+            raise GanZooError(f"labels of shape (num_samples,) = ({num_samples},) for a conditional generator only")
+        note = "given by the caller"
+    elif num_labels is not None:
+        labels = balanced_labels(num_samples, num_labels)
+        note = f"balanced_labels({num_samples}, {num_labels}) = arange % {num_labels}"
+    else:
+        note = "none"
     options = {} if use_ema is None else {"use_ema": use_ema}
 
     def batches() -> Iterator[Tensor]:
@@ -59,7 +73,6 @@ def sample_batches(
             batch_labels = None if labels is None else labels[start:stop]
             yield model.sample(stop - start, labels=batch_labels, seed=seed + i, **options).float()
 
-    note = "none" if labels is None else f"balanced_labels({num_samples}, {num_labels}) = arange % {num_labels}"
     return batches(), note
 
 
