@@ -18,7 +18,7 @@ from pathlib import Path
 from gan_zoo.errors import ArgumentParser, GanZooError
 from gan_zoo.outputs import check_output_file, check_writable
 
-__all__ = ["export_main", "sample_main", "pretrained_main", "check_weights_pin"]
+__all__ = ["export_main", "sample_main", "pretrained_main", "check_weights_pin", "check_device"]
 
 
 def export_main(argv: list[str]) -> None:
@@ -79,6 +79,25 @@ def check_weights_pin(args: argparse.Namespace) -> None:
         raise GanZooError("--weights-sha256 pins a --pretrained folder's weights; drop it with --ckpt")
 
 
+def check_device(name: str, prog: str) -> None:
+    """A one-line error for a --device that is no device or that this machine does not have."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GanZooError(f"--device {name!r} is not a device; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GanZooError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise GanZooError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s); use cuda:0 to "
+                          f"cuda:{torch.cuda.device_count() - 1}")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise GanZooError(f"--device {name}: this machine has no MPS device; use --device cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise GanZooError(f"--device {name}: {prog} runs on cpu, cuda or mps")
+
+
 def _parse_labels(text: str) -> list[int]:
     try:
         labels = [int(v) for v in text.replace(",", " ").split()]
@@ -127,6 +146,8 @@ def sample_main(argv: list[str]) -> None:
                         help="conditional models: one class for every sample (3), or a list cycled over the samples "
                              "(grid) / the rows (interpolation): 0,1,2")
     parser.add_argument("--label", type=int, default=None, help=argparse.SUPPRESS)  # the earlier spelling of --labels K
+    parser.add_argument("--device", default="cpu", help="where the generator runs: cpu, cuda, cuda:1, mps (the "
+                                                         "seeded noise is drawn on the CPU: the same samples anywhere)")
     parser.add_argument("--batch-size", type=int, default=500,
                         help="--out .npz / FOLDER/: samples drawn per batch (batch i uses seed + i, as gan-zoo evaluate)")
     parser.add_argument("--out", required=True,
@@ -149,13 +170,14 @@ def sample_main(argv: list[str]) -> None:
     if args.batch_size < 1:
         raise GanZooError(f"--batch-size must be at least 1, got {args.batch_size}")
     check_weights_pin(args)
+    check_device(args.device, "gan-zoo sample")
     out = check_sample_files_target(args.out) if as_files else check_output_file(args.out, "--out")  # before loading
     if args.ckpt:
-        model = load_gan_checkpoint(args.ckpt)
+        model = load_gan_checkpoint(args.ckpt, map_location=args.device)
         sample = model.sample  # GANModule.sample: the protocol a pretrained generator copies
         generator = checkpoint_generator(model, args.ckpt)
     else:
-        generator = load_pretrained(args.pretrained, weights_sha256=args.weights_sha256)
+        generator = load_pretrained(args.pretrained, map_location=args.device, weights_sha256=args.weights_sha256)
         sample = generator.sample
     num_classes = generator.num_classes
 

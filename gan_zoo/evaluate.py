@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from gan_zoo.commands import WEIGHTS_PIN_HELP, check_weights_pin
+from gan_zoo.commands import WEIGHTS_PIN_HELP, check_device, check_weights_pin
 from gan_zoo.errors import ArgumentParser, GanZooError
 from gan_zoo.outputs import check_output_file, write_atomic
 from gan_zoo.metrics.protocol import MetricResult
@@ -106,7 +106,7 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         raise GanZooError(
             f"{domain_metrics} need an MNIST-family dataset ({sorted(DOMAINS)}); for {ns.dataset} use --metrics fid is"
         )
-    _check_device(ns.device)
+    check_device(ns.device, "gan-zoo evaluate")
     out = check_output_file(_report_path(ns), "--out")  # before minutes of sampling and scoring
     model, source = _load_model(ns)
     suite = MetricSuite(
@@ -134,23 +134,6 @@ def evaluate_main(args: list[str] | None = None) -> dict:
     write_atomic(out, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
     print(f"report: {out}")
     return report
-
-
-def _check_device(name: str) -> None:
-    """A one-line error for a --device that is no device or that this machine does not have."""
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise GanZooError(f"--device {name!r} is not a device; use cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GanZooError(f"--device {name}: this machine has no CUDA GPU; use --device cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise GanZooError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s); use cuda:0 to "
-                          f"cuda:{torch.cuda.device_count() - 1}")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise GanZooError(f"--device {name}: this machine has no MPS device; use --device cpu")
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise GanZooError(f"--device {name}: gan-zoo evaluate runs on cpu, cuda or mps")
 
 
 def _report_path(ns: argparse.Namespace) -> Path:

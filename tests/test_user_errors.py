@@ -179,6 +179,15 @@ CASES = [
     Case("evaluate_device_not_a_device", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset", "mnist",
                                                          "--device", "foo", "--out", str(out / "r.json")],
          ("--device 'foo' is not a device",), lambda f, out: [out / "r.json"]),
+    Case("evaluate_on_a_device_type_it_does_not_run_on", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset",
+                                                                      "mnist", "--device", "meta", "--out", str(out / "r.json")],
+         ("--device meta", "runs on cpu, cuda or mps"), lambda f, out: [out / "r.json"]),
+    Case("sample_device_not_a_device", lambda f, out: ["sample", "--ckpt", str(f["dcgan"]), "--device", "foo",
+                                                       "--out", str(out / "s.npz")],
+         ("--device 'foo' is not a device",), lambda f, out: [out / "s.npz"]),
+    Case("sample_on_a_device_type_it_does_not_run_on", lambda f, out: ["sample", "--pretrained", "dcgan-mnist", "--device",
+                                                                    "meta", "--out", str(out / "g.png")],
+         ("--device meta", "gan-zoo sample runs on cpu, cuda or mps"), lambda f, out: [out / "g.png"]),
     Case("sample_empty_labels", lambda f, out: ["sample", "--ckpt", str(f["dcgan"]), "--labels", ",", "--out", str(out / "g.png")],
          ("--labels", "class indices"), lambda f, out: [out / "g.png"]),
     Case("sample_traversal_file_is_a_folder", lambda f, out: ["sample", "--pretrained", "infogan-mnist", "--traverse",
@@ -193,6 +202,9 @@ if not torch.cuda.is_available():  # on a machine with a GPU this is no error
     CASES.append(Case("evaluate_on_a_missing_gpu", lambda f, out: ["evaluate", "--ckpt", str(f["dcgan"]), "--dataset",
                                                                   "mnist", "--device", "cuda", "--out", str(out / "r.json")],
                       ("no CUDA GPU", "--device cpu"), lambda f, out: [out / "r.json"]))
+    CASES.append(Case("sample_on_a_missing_gpu", lambda f, out: ["sample", "--pretrained", "dcgan-mnist", "--device", "cuda",
+                                                                "--out", str(out) + "/"],
+                      ("no CUDA GPU", "--device cpu"), lambda f, out: [out]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
