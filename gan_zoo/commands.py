@@ -147,7 +147,7 @@ def sample_main(argv: list[str]) -> None:
                              "(grid) / the rows (interpolation): 0,1,2")
     parser.add_argument("--label", type=int, default=None, help=argparse.SUPPRESS)  # the earlier spelling of --labels K
     parser.add_argument("--device", default="cpu", help="where the generator runs: cpu, cuda, cuda:1, mps (the "
-                                                         "seeded noise is drawn on the CPU: the same samples anywhere)")
+                                                         "seeded latents are drawn on the CPU: the same on any device)")
     parser.add_argument("--batch-size", type=int, default=500,
                         help="--out .npz / FOLDER/: samples drawn per batch (batch i uses seed + i, as gan-zoo evaluate)")
     parser.add_argument("--out", required=True,
