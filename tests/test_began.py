@@ -454,3 +454,21 @@ def test_several_decays_read_at_once_are_all_applied(tmp_path):
     fit(model, batches=2, tmp_path=tmp_path)
     assert [s["lr"] for s in model.steps] == pytest.approx([1e-4 * 0.5**2] * 2)
     assert model._lr_decays_applied == 5 and model.lr_decays_applied.item() == 5
+
+
+# ------------------------------------------------------------------ mutation sweep 3: DelayedHostRead's edges
+def test_delayed_host_read_refuses_a_delay_below_one():
+    """A delay of 0 would hand back each value in the step that pushed it (a wait for the GPU every step)."""
+    from gan_zoo.models.host_copies import DelayedHostRead
+
+    with pytest.raises(ValueError, match="delay must be >= 1"):
+        DelayedHostRead(0)
+
+
+def test_delayed_host_read_starts_from_its_initial_value():
+    """Until ``delay`` values have been pushed, a read returns ``initial`` (what is in flight at the start)."""
+    from gan_zoo.models.host_copies import DelayedHostRead
+
+    reader = DelayedHostRead(delay=3, initial=5)
+    assert reader.in_flight() == [5, 5, 5]
+    assert [reader.push(torch.tensor(v)) for v in (10, 11, 12, 13)] == [5, 5, 5, 10]

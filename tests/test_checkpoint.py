@@ -275,3 +275,72 @@ def test_a_checkpoint_written_at_on_train_epoch_end_resumes_into_the_straight_ru
     _, resumed = _fit_mnist(data_dir, tmp_path / "resumed", 24, in_memory, num_workers, ckpt_path=tmp_path / "epoch_end.ckpt")
     for key, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+# ------------------------------------------------ mutation sweep 3: the loop state a resume leaves behind
+def _fit_random(root, max_steps: int, ckpt_path=None, callbacks=()):
+    """Tiny DCGAN on 48 random images: 6 batches of 8 per epoch, 2 optimizer steps per batch."""
+    import lightning as L
+
+    L.seed_everything(0, verbose=False)
+    trainer = tiny_trainer(root, max_steps=max_steps, callbacks=list(callbacks))
+    trainer.fit(build(), random_loader((1, 28, 28), n=48, batch_size=8, num_classes=None), ckpt_path=ckpt_path)
+    return trainer
+
+
+def _loop_state(trainer) -> dict:
+    fit_loop = trainer.fit_loop
+    return {"current_epoch": trainer.current_epoch, "global_step": trainer.global_step,
+            "epoch_progress": fit_loop.epoch_progress.state_dict(),
+            "batch_progress": fit_loop.epoch_loop.batch_progress.state_dict()}
+
+
+def _boundary_saves(tmp_path):
+    """The three saves restart_point_of_epoch rewrites: max_steps inside an epoch (4 of 6 batches), max_steps on an
+    epoch's last batch, and a save in on_train_epoch_end; (name, checkpoint path) each."""
+    import lightning as L
+
+    class SaveAtFirstEpochEnd(L.Callback):
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            if trainer.current_epoch == 0:
+                trainer.save_checkpoint(tmp_path / "epoch_end.ckpt")
+
+    saves = []
+    for name, steps in (("cut_short", 8), ("last_batch", 12)):
+        _fit_random(tmp_path / name, steps).save_checkpoint(tmp_path / f"{name}.ckpt")
+        saves.append((name, tmp_path / f"{name}.ckpt"))
+    _fit_random(tmp_path / "epoch_end", 16, callbacks=[SaveAtFirstEpochEnd()])  # saves at the end of epoch 0
+    saves.append(("epoch_end", tmp_path / "epoch_end.ckpt"))
+    return saves
+
+
+def test_a_resume_from_an_epoch_boundary_save_has_the_straight_runs_epoch_and_loop_counters(tmp_path):
+    """Weights alone do not show it: a resume whose loop state was rewritten for only one of Lightning's two
+    counters (current / total), or only half-reopened, trains the same batches but reaches step 20 in another
+    epoch (trainer.current_epoch, the next save's epoch and so its data order on a second resume)."""
+    straight = _loop_state(_fit_random(tmp_path / "straight", 20))
+    for name, path in _boundary_saves(tmp_path):
+        resumed = _loop_state(_fit_random(tmp_path / f"resumed_{name}", 20, ckpt_path=path))
+        assert resumed == straight, name
+
+
+def test_restart_point_of_epoch_leaves_a_rewritten_or_unstarted_loop_state_alone(tmp_path):
+    """A checkpoint saved again without training in between (rewritten once already), or saved before the
+    first batch (every counter 0), must keep its loop state: the rewrite is idempotent."""
+    import copy
+
+    import lightning as L
+
+    from gan_zoo.models.base import restart_point_of_epoch
+
+    class SaveAtTrainStart(L.Callback):
+        def on_train_start(self, trainer, pl_module) -> None:
+            trainer.save_checkpoint(tmp_path / "start.ckpt")
+
+    _fit_random(tmp_path / "start", 2, callbacks=[SaveAtTrainStart()])
+    saves = _boundary_saves(tmp_path) + [("train_start", tmp_path / "start.ckpt")]
+    for name, path in saves:
+        fit_loop = torch.load(path, weights_only=True)["loops"]["fit_loop"]
+        again = copy.deepcopy(fit_loop)
+        restart_point_of_epoch(again)
+        assert again == fit_loop, name

@@ -162,3 +162,48 @@ def test_epoch_permutation_is_distributed_samplers_order_for_the_epoch_it_reads(
     for epoch[0] in (0, 1):
         orders.append(list(EpochPermutation(data, seed=7, epoch=lambda: epoch[0])))
     assert sorted(orders[0]) == list(range(23)) and orders[0] != orders[1]  # a permutation, reshuffled per epoch
+
+
+# ------------------------------------------- mutation sweep 3: the DataLoader path's seed, shard and worker seed
+def _file_loader_for(world_size: int, rank: int, epoch: int = 0):
+    """The DataLoader path of a 40-sample toy module under a stand-in trainer of the given world."""
+    from types import SimpleNamespace
+
+    from gan_zoo.data.toy import ToyDataModule
+
+    dm = ToyDataModule(num_samples=40, batch_size=8, in_memory=False, num_workers=0)
+    dm.setup("fit")
+    dm.trainer = SimpleNamespace(current_epoch=epoch, world_size=world_size, global_rank=rank, num_devices=world_size,
+                                 strategy=SimpleNamespace(root_device=torch.device("cpu")))
+    return dm.file_loader()
+
+
+def test_both_data_paths_shuffle_with_seed_everythings_seed(monkeypatch):
+    """PL_GLOBAL_SEED (what seed_everything sets) seeds both paths' epoch orders, as it seeds Lightning's own
+    DistributedSampler: randperm from seed + epoch."""
+    from gan_zoo.data.toy import ToyDataModule
+
+    monkeypatch.setenv("PL_GLOBAL_SEED", "1234")
+    expected = torch.randperm(40, generator=torch.Generator().manual_seed(1234 + 2)).tolist()
+    assert list(_file_loader_for(1, 0, epoch=2).sampler) == expected
+    dm = ToyDataModule(num_samples=40, batch_size=8, in_memory=True)
+    dm.setup("fit")
+    in_memory = dm.device_loader()
+    in_memory.sampler.set_epoch(2)
+    assert in_memory.sampler.indices().tolist() == expected
+
+
+def test_file_loader_gives_each_rank_its_own_shard_and_worker_seed():
+    """Under DDP (Lightning keeps a DistributedSampler the module set), rank r reads DistributedSampler's shard r,
+    and its workers' base seeds come from a generator of its own (ranks do not share augmentation draws)."""
+    from torch.utils.data import DistributedSampler
+
+    loaders = [_file_loader_for(2, rank, epoch=1) for rank in (0, 1)]
+    for rank, loader in enumerate(loaders):
+        reference = DistributedSampler(loader.dataset, num_replicas=2, rank=rank, shuffle=True,
+                                       seed=loader.sampler.seed)
+        reference.set_epoch(1)
+        assert list(loader.sampler) == list(reference), rank
+    assert set(loaders[0].sampler).isdisjoint(loaders[1].sampler)
+    first_draws = [torch.randint(2**62, (), generator=loader.generator).item() for loader in loaders]
+    assert first_draws[0] != first_draws[1]

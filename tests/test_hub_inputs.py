@@ -401,3 +401,106 @@ def test_a_checkpoint_with_a_torch_optimizer_still_loads(checkpoint):
     data["hyper_parameters"]["g_optimizer"] = {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}}
     torch.save(data, path)
     assert load_gan_checkpoint(path).hparams["g_optimizer"]["class_path"] == "torch.optim.Adam"
+
+
+# ----------------------------------------------------------------- mutation sweep 3: hub, zoo and registry edges
+def test_a_failed_export_into_an_existing_empty_folder_keeps_the_folder(tmp_path, monkeypatch):
+    """save_pretrained removes only a folder it created itself: the caller's own (empty) folder stays."""
+    import gan_zoo.hub as hub
+
+    def no_space(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(hub, "save_file", no_space)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with pytest.raises(OSError, match="no space"):
+        save_pretrained(create_model("dcgan", tiny=True), mine)
+    assert mine.is_dir() and list(mine.iterdir()) == []
+    with pytest.raises(OSError, match="no space"):
+        save_pretrained(create_model("dcgan", tiny=True), tmp_path / "new")
+    assert not (tmp_path / "new").exists()  # the one it made is removed
+
+
+def test_state_dict_mismatch_counts_the_problems_after_the_first():
+    from gan_zoo.hub import state_dict_mismatch
+
+    expected = {"a": torch.zeros(2), "b": torch.zeros(3)}
+    assert state_dict_mismatch(dict(expected), expected, "the net", "the net") is None
+    one = state_dict_mismatch({"a": torch.zeros(2)}, expected, "the net", "the net")
+    assert one == "b is missing"
+    two = state_dict_mismatch({"a": torch.zeros(5)}, expected, "the net", "the net")
+    assert two == "b is missing (and 1 more)"
+    three = state_dict_mismatch({"a": torch.zeros(5), "c": torch.zeros(1)}, expected, "the net", "the net")
+    assert three.endswith("(and 2 more)")
+
+
+@pytest.mark.parametrize("value", ["True", "YES", " On "])
+def test_offline_variables_take_any_spelling_of_true(monkeypatch, value):
+    """huggingface_hub reads HF_HUB_OFFLINE case-insensitively; so does gan_zoo, for both variables."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("GAN_ZOO_OFFLINE", value)
+    assert zoo.offline_default()
+    monkeypatch.setenv("GAN_ZOO_OFFLINE", "0")
+    assert not zoo.offline_default()
+
+
+def test_a_url_source_pinned_by_its_config_only_is_refused_by_name(tmp_path):
+    """The cache folder and every check hang on the weights' digest: without it, one GanZooError, no fetch."""
+    remote = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "server" / "net")
+    pins = {"config.yaml": sha256_file(remote / "config.yaml"), "generator.safetensors": None}
+    with pytest.raises(GanZooError, match="needs the sha256 of its generator.safetensors"):
+        zoo.fetch_source(remote.as_uri(), pins, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_nested_class_paths_are_checked_inside_lists_too():
+    from gan_zoo.registry import check_nested_class_paths
+
+    hparams = {"generator": {"class_path": "gan_zoo.nets.DCGANGenerator", "init_args": {}},
+               "blocks": [{"class_path": "torch.optim.Adam"}, {"class_path": "subprocess.Popen"}]}
+    with pytest.raises(GanZooError, match="refusing to build 'subprocess.Popen'"):
+        check_nested_class_paths(hparams, "checkpoint x")
+    check_nested_class_paths({"blocks": [{"class_path": "torch.optim.Adam"}]}, "checkpoint x")  # allowed
+
+
+def test_nested_class_paths_refuse_a_class_imported_into_gan_zoo():
+    """The name may start with gan_zoo. while the class is torchmetrics' (imported into gan_zoo.metrics.scores):
+    where it is defined decides."""
+    from gan_zoo.metrics.scores import FrechetInceptionDistance
+    from gan_zoo.registry import check_nested_class_paths
+
+    assert not FrechetInceptionDistance.__module__.startswith(("gan_zoo.", "torch.optim.")), "the premise"
+    hparams = {"generator": {"class_path": "gan_zoo.nets.DCGANGenerator",
+                             "init_args": {"block": {"class_path": "gan_zoo.metrics.scores.FrechetInceptionDistance"}}}}
+    with pytest.raises(GanZooError, match="refusing to build 'gan_zoo.metrics.scores.FrechetInceptionDistance'"):
+        check_nested_class_paths(hparams, "checkpoint x")
+
+
+def test_a_pretrained_config_builds_only_a_net_from_gan_zoo_nets(monkeypatch):
+    """A gan_zoo module outside gan_zoo.nets may one day hold an nn.Module that takes latent_dim: still no generator."""
+    from gan_zoo.models import base
+    from gan_zoo.registry import resolve_generator_class
+
+    class Builder(nn.Module):
+        def __init__(self, latent_dim: int = 8) -> None:
+            super().__init__()
+            self.latent_dim = latent_dim
+
+    Builder.__module__ = "gan_zoo.models.base"
+    monkeypatch.setattr(base, "Builder", Builder, raising=False)
+    with pytest.raises(GanZooError, match="is not a generator net"):
+        resolve_generator_class("gan_zoo.models.base.Builder", "pretrained config")
+    from gan_zoo.nets import DCGANGenerator
+
+    assert resolve_generator_class("gan_zoo.nets.DCGANGenerator", "pretrained config") is DCGANGenerator
+
+
+def test_an_unpinned_url_on_the_command_line_names_the_flag_that_pins_it(tmp_path, monkeypatch, capfd):
+    """The refusal comes from load_pretrained, before any fetch, and tells a CLI user the flag to pass."""
+    monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path / "cache"))
+    remote = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "server" / "net")
+    with pytest.raises(SystemExit):
+        main(["sample", "--pretrained", remote.as_uri(), "--out", str(tmp_path / "e.png")])
+    assert "--weights-sha256" in one_line(capfd)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "e.png").exists()

@@ -143,3 +143,12 @@ def test_a_warm_started_wgan_critic_starts_inside_the_clipping_box(tmp_path):
     for name, p in wgan.discriminator.named_parameters():
         torch.testing.assert_close(p.detach(), trained.discriminator.state_dict()[name].clamp(-c, c), rtol=0, atol=0)
     assert torch.equal(wgan.generator.state_dict()["net.0.weight"], trained.generator.state_dict()["net.0.weight"])  # G unclipped
+
+
+def test_a_pretrained_folder_that_does_not_fit_names_the_key_in_the_models_state_dict(tmp_path):
+    """A pretrained folder holds the generator's own keys ("net.0.weight"); the message names the model's
+    ("generator.net.0.weight"), as it does for a checkpoint source."""
+    folder = save_pretrained(create_model("dcgan", tiny=True), tmp_path / "pretrained")
+    other = create_model("dcgan", tiny=True, generator={"init_args": {"base_channels": 4}})
+    with pytest.raises(GanZooError, match=r"does not fit the config's model: generator\.net\.0\.weight has shape"):
+        load_initial_weights(other, folder)
