@@ -4,12 +4,15 @@
         --metrics domain_fid domain_is class_coverage --num-samples 10000 --num-real 10000 --out report.json
     gan-zoo evaluate --pretrained hub/dcgan-mnist --dataset mnist        # a save_pretrained folder
     gan-zoo evaluate --pretrained dcgan-mnist --dataset mnist            # a shipped generator, by name
+    gan-zoo evaluate --samples samples.npz --dataset mnist --out report.json   # images made by any tool
 
 The checkpoint's class comes from its ``_class_path`` (a gan_zoo ``GANModule``), tensors are read with
 ``weights_only=True``. Samples and scores go through ``gan_zoo.metrics.driver`` (the driver
 ``MetricsCallback`` uses too): batches seeded seed, seed + 1, ..., balanced labels for conditional
-models. Real statistics come from the first ``--num-real`` images of the chosen split. Metric names:
-see ``gan_zoo.metrics.suite``.
+models. Real statistics come from the first ``--num-real`` images of the chosen split. ``--samples`` scores
+images instead of a generator: the first ``--num-samples`` of a ``.npz`` (``arr_0``: uint8 (N, H, W, C) as
+``gan-zoo sample --out X.npz`` writes it, or float (N, C, H, W) in [-1, 1]) or of a folder's image files in name
+order. Metric names: see ``gan_zoo.metrics.suite``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--ckpt", help="training checkpoint (.ckpt) written by `gan-zoo fit`")
     src.add_argument("--pretrained", help="a name from `gan-zoo pretrained`, a folder written by `gan-zoo export` / "
                                           "gan_zoo.save_pretrained, or hf://owner/repo/folder")
+    src.add_argument("--samples", help="images to score instead of a generator: a .npz (arr_0: uint8 (N, H, W, C) "
+                                       "or float (N, C, H, W) in [-1, 1]) or a folder of image files")
     p.add_argument("--weights-sha256", default=None, help=WEIGHTS_PIN_HELP)
     p.add_argument("--dataset", required=True, choices=list(REFERENCE_DATASETS),
                    help="the real data; mnist/fashion_mnist also pick the domain classifier (cifar10: fid/is only)")
@@ -67,6 +72,10 @@ def _load_model(args: argparse.Namespace):
     from gan_zoo.hub import load_gan_checkpoint, load_pretrained
 
     check_weights_pin(args)
+    if args.samples:
+        if args.use_ema is not None or args.weights_sha256 is not None:
+            raise GanZooError("--ema/--no-ema and --weights-sha256 apply to a generator; drop them with --samples")
+        return SampleFiles(args.samples, args.num_samples), f"samples from {args.samples}"
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt, map_location=args.device)
         if args.use_ema and model.generator_ema is None:
@@ -136,10 +145,72 @@ def evaluate_main(args: list[str] | None = None) -> dict:
     return report
 
 
+class SampleFiles:
+    """Images from files, drawn in order as the driver asks for batches: the ``Sampler`` protocol without a
+    generator (no labels; the seeds do not apply). The first ``num_samples`` are read; fewer is an error."""
+
+    generator = torch.nn.Module()  # no num_classes / num_categories: scored as unconditional samples
+
+    def __init__(self, path: str, num_samples: int) -> None:
+        self.images = read_sample_files(Path(path).expanduser(), num_samples)  # (N, C, H, W) float in [-1, 1]
+        self.offset = 0
+
+    def sample(self, n: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
+        batch = self.images[self.offset:self.offset + n]
+        self.offset += n
+        return batch
+
+
+def read_sample_files(path: Path, num_samples: int) -> torch.Tensor:
+    """The first ``num_samples`` images of a ``.npz`` or an image folder as float (N, C, H, W) in [-1, 1]."""
+    import numpy as np
+
+    if path.is_dir():
+        from PIL import Image
+
+        from gan_zoo.data.folder import IMAGE_SUFFIXES
+
+        files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        _check_count(path, len(files), num_samples)
+        arrays = []
+        for f in files[:num_samples]:
+            with Image.open(f) as image:
+                array = np.asarray(image.convert("L" if image.mode in ("L", "I;16", "1") else "RGB"))
+            arrays.append(array[..., None] if array.ndim == 2 else array)
+        if len({a.shape for a in arrays}) > 1:
+            raise GanZooError(f"--samples {path}: the images differ in size or channels; give images of one shape")
+        data = np.stack(arrays)  # (N, H, W, C) uint8
+    elif path.suffix.lower() == ".npz" and path.is_file():
+        with np.load(path, allow_pickle=False) as files:
+            if "arr_0" not in files:
+                raise GanZooError(f"--samples {path} has no arr_0 (it holds {sorted(files)}); write it as gan-zoo sample --out X.npz does")
+            data = files["arr_0"]
+        _check_count(path, len(data), num_samples)
+        data = data[:num_samples]
+        if data.dtype != np.uint8:  # float images, as the generators make them
+            if data.ndim != 4 or not np.issubdtype(data.dtype, np.floating):
+                raise GanZooError(f"--samples {path}: arr_0 is {data.dtype} {data.shape}; give uint8 (N, H, W, C) "
+                                  "or float (N, C, H, W) images in [-1, 1]")
+            return torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))
+    else:
+        raise GanZooError(f"--samples {path}: not a .npz file or a folder of images")
+    if data.ndim != 4 or data.shape[-1] not in (1, 3):
+        raise GanZooError(f"--samples {path}: images of shape {data.shape[1:]}; give (H, W, 1) or (H, W, 3) uint8 images")
+    return torch.from_numpy(data).permute(0, 3, 1, 2).float().div(127.5).sub(1)  # [0, 255] -> [-1, 1]
+
+
+def _check_count(path: Path, found: int, num_samples: int) -> None:
+    if found < num_samples:
+        raise GanZooError(f"--samples {path} holds {found} images, fewer than --num-samples {num_samples}; "
+                          f"pass --num-samples {found} (or fewer) or write more samples")
+
+
 def _report_path(ns: argparse.Namespace) -> Path:
     """Where the JSON report goes: ``--out``, else beside the checkpoint or in the pretrained folder."""
     if ns.out:
         return Path(ns.out)
+    if ns.samples:
+        return Path(ns.samples.rstrip("/\\") + ".eval.json")  # beside the file or folder, not inside it
     if ns.ckpt:
         return Path(ns.ckpt).with_suffix(".eval.json")
     if Path(ns.pretrained).is_dir() and "://" not in ns.pretrained:

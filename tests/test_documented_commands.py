@@ -188,7 +188,7 @@ def test_documented_command_parses(where, command, monkeypatch):
         return  # continues a run folder: its config.yaml exists only after that run
     if len(argv) == 1:
         return  # the subcommand named in prose ("`gan-zoo export` refuses ..."): known is all it can be
-    if argv[0] == "evaluate" and not {"--ckpt", "--pretrained"} & set(argv):
+    if argv[0] == "evaluate" and not {"--ckpt", "--pretrained", "--samples"} & set(argv):
         argv += ["--ckpt", PLACEHOLDERS["CKPT"]]  # a protocol's text shows the scoring options, not the source
     monkeypatch.chdir(ROOT)
     try:

@@ -385,6 +385,77 @@ def test_sample_files_of_2d_toy_points_are_float_points_in_npz_only(tmp_path, ca
     assert not (tmp_path / "pts").exists() and not list(tmp_path.glob(".pts*"))
 
 
+def test_evaluate_samples_scores_real_images_as_the_suite_does(data_dir, tmp_path, capsys):
+    """`gan-zoo evaluate --samples`: 300 real MNIST test images, as a .npz and as a folder of PNGs, score what
+    the metric suite gives on the same images loaded by the reference loader (the IS of real digits is high)."""
+    from gan_zoo.evaluate import evaluate_main
+    from gan_zoo.metrics.reference import load_split
+    from gan_zoo.metrics.suite import MetricSuite
+
+    real, _ = load_split("mnist", "test", data_dir, 300)  # (300, 1, 28, 28) in [-1, 1]
+    pixels = np.rint((real.numpy() + 1) * 127.5).astype(np.uint8).transpose(0, 2, 3, 1)  # back to the file bytes
+    np.savez(tmp_path / "real.npz", arr_0=pixels)
+    (tmp_path / "real").mkdir()
+    for i, image in enumerate(pixels):
+        Image.fromarray(image[..., 0]).save(tmp_path / "real" / f"{i:04d}.png")
+    options = ["--dataset", "mnist", "--metrics", "domain_fid", "domain_is", "class_coverage", "--num-samples", "300",
+               "--num-real", "300", "--batch-size", "128", "--data-dir", str(data_dir)]
+    from_npz = evaluate_main(["--samples", str(tmp_path / "real.npz"), *options])["results"]
+    from_folder = evaluate_main(["--samples", str(tmp_path / "real"), *options])["results"]
+    assert {k: (r["value"], r["std"]) for k, r in from_npz.items()} == {k: (r["value"], r["std"]) for k, r in from_folder.items()}
+    suite = MetricSuite(["domain_fid", "domain_is", "class_coverage"], domain="mnist", batch_size=128)
+    reference, _ = load_split("mnist", "train", data_dir, 300)
+    suite.set_reference(reference, "mnist:train[:300]", match_size=28)
+    direct = suite.compute(iter(real.split(128)), seed=0)
+    for name, result in direct.items():
+        assert from_npz[name]["value"] == pytest.approx(result.value, rel=1e-6), name
+    assert from_npz["domain_is"]["value"] > 7 and from_npz["class_coverage"]["value"] == 1.0  # 10 splits of 30
+    assert (tmp_path / "real.npz.eval.json").is_file() and (tmp_path / "real.eval.json").is_file()
+
+
+def test_evaluate_samples_of_a_generator_score_as_the_generator(tmp_path, data_dir, capsys):
+    """A float .npz of exactly the driver's samples scores exactly what --pretrained scores; the 8-bit files
+    `gan-zoo sample` writes score within the quantization's reach of it."""
+    from gan_zoo.evaluate import evaluate_main
+    from gan_zoo.metrics.driver import draw_samples
+
+    folder = save_pretrained(lively("cgan"), tmp_path / "cgan")
+    options = ["--dataset", "mnist", "--metrics", "domain_fid", "domain_is", "--num-samples", "60", "--num-real",
+               "100", "--batch-size", "25", "--seed", "3", "--data-dir", str(data_dir)]
+    generator_scores = evaluate_main(["--pretrained", str(folder), *options, "--out", str(tmp_path / "g.json")])
+    batches, _ = draw_samples(load_pretrained(folder), 60, 25, 3)
+    np.savez(tmp_path / "float.npz", arr_0=torch.cat(batches).numpy())
+    float_scores = evaluate_main(["--samples", str(tmp_path / "float.npz"), *options])
+    for name in ("domain_fid", "domain_is"):
+        assert float_scores["results"][name]["value"] == generator_scores["results"][name]["value"], name
+    main(["sample", "--pretrained", str(folder), "--num", "60", "--batch-size", "25", "--seed", "3",
+          "--out", str(tmp_path / "bytes.npz")])
+    byte_scores = evaluate_main(["--samples", str(tmp_path / "bytes.npz"), *options])
+    assert byte_scores["results"]["domain_fid"]["value"] == pytest.approx(
+        generator_scores["results"]["domain_fid"]["value"], rel=0.02)
+
+
+@pytest.mark.parametrize("make, args, message", [
+    (lambda d: np.savez(d / "few.npz", arr_0=np.zeros((5, 28, 28, 1), np.uint8)), ["--samples", "few.npz"],
+     "holds 5 images, fewer than --num-samples 10"),
+    (lambda d: np.savez(d / "other.npz", images=np.zeros((20, 28, 28, 1), np.uint8)), ["--samples", "other.npz"],
+     "has no arr_0"),
+    (lambda d: np.savez(d / "s.npz", arr_0=np.zeros((20, 28, 28, 1), np.uint8)), ["--samples", "s.npz", "--ema"],
+     "drop them with --samples"),
+    (lambda d: np.savez(d / "bad.npz", arr_0=np.zeros((20, 28, 28, 2), np.uint8)), ["--samples", "bad.npz"],
+     "give (H, W, 1) or (H, W, 3)"),
+    (lambda d: (d / "notes.txt").write_text("x"), ["--samples", "notes.txt"], "not a .npz file or a folder"),
+])
+def test_evaluate_samples_errors_are_one_line(tmp_path, monkeypatch, capsys, make, args, message):
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", *args, "--dataset", "mnist", "--num-samples", "10"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and message in err and "\n" not in err, err
+    assert not list(tmp_path.glob("*.eval.json"))
+
+
 def expected_uint8(samples: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) as save_image quantizes, as ints."""
     unit = (samples.clamp(-1, 1).numpy() + 1) / 2
