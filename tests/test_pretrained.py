@@ -335,6 +335,20 @@ def test_sample_command_labels_interpolate_and_traverse(tmp_path, capsys):
     assert "trav_c1.png" in capsys.readouterr().out
 
 
+def test_strips_from_a_checkpoint_with_an_ema_draw_from_the_ema_generator():
+    """``gan-zoo sample --ckpt`` strips and traversals use the EMA generator when the checkpoint keeps one (as
+    ``sample`` and an export do), not the raw generator."""
+    from gan_zoo.commands import checkpoint_generator
+
+    model = create_model("dcgan", tiny=True, ema_decay=0.9).eval()
+    with torch.no_grad():
+        for p in model.generator_ema.module.parameters():
+            p.add_(0.05 * torch.randn_like(p))  # the EMA now differs from the generator
+    assert not torch.equal(model.sample(4, seed=0, use_ema=True), model.sample(4, seed=0, use_ema=False))
+    drawn = checkpoint_generator(model, "m.ckpt").sample(4, seed=0)
+    torch.testing.assert_close(drawn, model.sample(4, seed=0, use_ema=True), atol=1e-6, rtol=0)
+
+
 def test_sample_files_hold_the_samples_gan_zoo_evaluate_scores(tmp_path, capsys):
     """--out X.npz / FOLDER/: the samples of evaluate's protocol (batch i drawn from seed + i, balanced labels),
     8-bit as torchvision's save_image writes PNGs, the same in both formats, with the labels beside them."""
