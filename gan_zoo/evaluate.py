@@ -152,17 +152,21 @@ class SampleFiles:
     generator = torch.nn.Module()  # no num_classes / num_categories: scored as unconditional samples
 
     def __init__(self, path: str, num_samples: int) -> None:
-        self.images = read_sample_files(Path(path).expanduser(), num_samples)  # (N, C, H, W) float in [-1, 1]
+        # (N, C, H, W): uint8 kept as read (a quarter of float32's memory), or float in [-1, 1]
+        self.images = read_sample_files(Path(path).expanduser(), num_samples)
         self.offset = 0
 
     def sample(self, n: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
         batch = self.images[self.offset:self.offset + n]
         self.offset += n
+        if batch.dtype == torch.uint8:
+            return batch.float().div(127.5).sub(1)  # [0, 255] -> [-1, 1], as the data modules scale images
         return batch
 
 
 def read_sample_files(path: Path, num_samples: int) -> torch.Tensor:
-    """The first ``num_samples`` images of a ``.npz`` or an image folder as float (N, C, H, W) in [-1, 1]."""
+    """The first ``num_samples`` images of a ``.npz`` or an image folder, (N, C, H, W): uint8 in [0, 255] as
+    stored, or float in [-1, 1] from a float ``.npz``."""
     import numpy as np
 
     if path.is_dir():
@@ -196,7 +200,7 @@ def read_sample_files(path: Path, num_samples: int) -> torch.Tensor:
         raise GanZooError(f"--samples {path}: not a .npz file or a folder of images")
     if data.ndim != 4 or data.shape[-1] not in (1, 3):
         raise GanZooError(f"--samples {path}: images of shape {data.shape[1:]}; give (H, W, 1) or (H, W, 3) uint8 images")
-    return torch.from_numpy(data).permute(0, 3, 1, 2).float().div(127.5).sub(1)  # [0, 255] -> [-1, 1]
+    return torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))  # uint8 (N, C, H, W)
 
 
 def _check_count(path: Path, found: int, num_samples: int) -> None:
