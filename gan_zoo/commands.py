@@ -162,7 +162,8 @@ def sample_main(argv: list[str]) -> None:
         raise GanZooError(f"--num must be at least 1, got {args.num}")
     if args.steps is not None and args.steps < 2:
         raise GanZooError(f"--steps must be at least 2, got {args.steps}")
-    as_files = args.out.lower().endswith(".npz") or args.out.endswith(("/", os.sep))
+    as_folder = args.out.endswith(("/", os.sep))  # a trailing separator: one PNG per sample
+    as_files = as_folder or args.out.lower().endswith(".npz")
     if not (as_files or args.out.lower().endswith(".png")):
         raise GanZooError(f"--out must name a .png grid, a .npz file or a FOLDER/ of sample PNGs, got {args.out!r}")
     if as_files and (args.interpolate or args.traverse):
@@ -171,7 +172,7 @@ def sample_main(argv: list[str]) -> None:
         raise GanZooError(f"--batch-size must be at least 1, got {args.batch_size}")
     check_weights_pin(args)
     check_device(args.device, "gan-zoo sample")
-    out = check_sample_files_target(args.out) if as_files else check_output_file(args.out, "--out")  # before loading
+    out = check_sample_files_target(args.out, as_folder) if as_files else check_output_file(args.out, "--out")
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt, map_location=args.device)
         sample = model.sample  # GANModule.sample: the protocol a pretrained generator copies
@@ -191,7 +192,8 @@ def sample_main(argv: list[str]) -> None:
     try:
         if as_files:
             n = args.num or 64
-            write_sample_files(model if args.ckpt else generator, out, n, args.batch_size, args.seed, label_tensor(n))
+            write_sample_files(model if args.ckpt else generator, out, n, args.batch_size, args.seed, label_tensor(n),
+                               as_folder)
             print(f"wrote {n} samples to {out}")
             return
         if args.traverse:
@@ -228,11 +230,11 @@ def sample_main(argv: list[str]) -> None:
     print(f"wrote {out}")
 
 
-def check_sample_files_target(out: str) -> Path:
+def check_sample_files_target(out: str, as_folder: bool) -> Path:
     """Where ``gan-zoo sample`` may write sample files: a new ``.npz`` file, or a folder that is absent or empty
     (nothing is overwritten: a folder of samples is not merged with another)."""
     path = Path(out).expanduser()
-    if path.suffix.lower() == ".npz" and not out.endswith(("/", os.sep)):
+    if not as_folder:
         if path.exists():
             raise GanZooError(f"--out {path} exists; remove it or name another .npz file")
         return check_output_file(path, "--out")
@@ -251,13 +253,15 @@ def quantize_images(samples: "torch.Tensor") -> "torch.Tensor":
     return unit.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
-def write_sample_files(source, out: Path, num: int, batch_size: int, seed: int, labels=None) -> None:
+def write_sample_files(
+    source, out: Path, num: int, batch_size: int, seed: int, labels=None, as_folder: bool = False
+) -> None:
     """``num`` samples of ``source`` (a GANModule or a PretrainedGenerator) drawn as ``gan-zoo evaluate`` draws
     them (``sample_batches``: batch i from seed + i, balanced labels unless ``labels``), written to ``out``:
 
-    * ``X.npz``: ``arr_0`` uint8 (N, H, W, C) (the array layout FID tools for TensorFlow-style ``.npz`` batches
+    * a file (``X.npz``): ``arr_0`` uint8 (N, H, W, C) (the array layout FID tools for TensorFlow-style ``.npz`` batches
       read), ``labels`` int64 (N,) for conditional generators; 2-D toy samples as float32 (N, 2) points.
-    * ``FOLDER/``: ``000000.png``, ``000001.png``, ... (grayscale or RGB), ``labels.txt`` (one per line) for
+    * a folder (``as_folder``, ``FOLDER/`` on the command line): ``000000.png``, ``000001.png``, ... (grayscale or RGB), ``labels.txt`` (one per line) for
       conditional generators.
 
     Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
@@ -276,7 +280,7 @@ def write_sample_files(source, out: Path, num: int, batch_size: int, seed: int, 
     conditional = label_count(source.generator) is not None
     if labels is None and conditional:
         labels = balanced_labels(num, label_count(source.generator))
-    if out.suffix.lower() == ".npz" and not out.is_dir():
+    if not as_folder:
         chunks = [b.detach().float().cpu() if b.dim() == 2 else quantize_images(b) for b in batches]
         arrays = {"arr_0": torch.cat(chunks).numpy()}
         if conditional:
