@@ -259,10 +259,10 @@ def write_sample_files(
     """``num`` samples of ``source`` (a GANModule or a PretrainedGenerator) drawn as ``gan-zoo evaluate`` draws
     them (``sample_batches``: batch i from seed + i, balanced labels unless ``labels``), written to ``out``:
 
-    * a file (``X.npz``): ``arr_0`` uint8 (N, H, W, C) (the array layout FID tools for TensorFlow-style ``.npz`` batches
-      read), ``labels`` int64 (N,) for conditional generators; 2-D toy samples as float32 (N, 2) points.
-    * a folder (``as_folder``, ``FOLDER/`` on the command line): ``000000.png``, ``000001.png``, ... (grayscale or RGB), ``labels.txt`` (one per line) for
-      conditional generators.
+    * a file (``X.npz``): ``arr_0`` uint8 (N, H, W, C) (the layout FID tools read from TensorFlow-style ``.npz``
+      batches), ``labels`` int64 (N,) for conditional generators; 2-D toy samples as float32 (N, 2) points.
+    * a folder (``as_folder``; ``FOLDER/`` on the command line): ``000000.png``, ``000001.png``, ... (grayscale
+      or RGB), and ``labels.txt`` (one per line) for conditional generators.
 
     Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
     """

@@ -187,7 +187,8 @@ def read_sample_files(path: Path, num_samples: int) -> torch.Tensor:
     elif path.suffix.lower() == ".npz" and path.is_file():
         with np.load(path, allow_pickle=False) as files:
             if "arr_0" not in files:
-                raise GanZooError(f"--samples {path} has no arr_0 (it holds {sorted(files)}); write it as gan-zoo sample --out X.npz does")
+                raise GanZooError(f"--samples {path} has no arr_0 (it holds {sorted(files)}); write it as "
+                                  "gan-zoo sample --out X.npz does")
             data = files["arr_0"]
         _check_count(path, len(data), num_samples)
         data = data[:num_samples]
@@ -199,7 +200,8 @@ def read_sample_files(path: Path, num_samples: int) -> torch.Tensor:
     else:
         raise GanZooError(f"--samples {path}: not a .npz file or a folder of images")
     if data.ndim != 4 or data.shape[-1] not in (1, 3):
-        raise GanZooError(f"--samples {path}: images of shape {data.shape[1:]}; give (H, W, 1) or (H, W, 3) uint8 images")
+        raise GanZooError(f"--samples {path}: images of shape {data.shape[1:]}; give (H, W, 1) or (H, W, 3) "
+                          "uint8 images")
     return torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))  # uint8 (N, C, H, W)
 
 

@@ -184,7 +184,8 @@ def test_documented_command_parses(where, command, monkeypatch):
     argv = argv_of(command)
     assert argv[0] in LIGHTNING_SUBCOMMANDS + OTHER_SUBCOMMANDS, f"{where}: unknown subcommand in {command!r}"
     if not runnable(argv):
-        assert any("RUN" in word or "run/" in word for word in argv), f"{where}: a --config that does not exist: {command!r}"
+        missing_config = f"{where}: a --config that does not exist: {command!r}"
+        assert any("RUN" in word or "run/" in word for word in argv), missing_config
         return  # continues a run folder: its config.yaml exists only after that run
     if len(argv) == 1:
         return  # the subcommand named in prose ("`gan-zoo export` refuses ..."): known is all it can be
