@@ -149,7 +149,7 @@ def sample_main(argv: list[str]) -> None:
     parser.add_argument("--device", default="cpu", help="where the generator runs: cpu, cuda, cuda:1, mps (the "
                                                          "seeded latents are drawn on the CPU: the same on any device)")
     parser.add_argument("--batch-size", type=int, default=500,
-                        help="--out .npz / FOLDER/: samples drawn per batch (batch i uses seed + i, as gan-zoo evaluate)")
+                        help="--out .npz / FOLDER/: samples per batch (batch i uses seed + i, as gan-zoo evaluate)")
     parser.add_argument("--out", required=True,
                         help="a PNG grid / strip; FILE.npz: the samples as uint8 (N, H, W, C) 'arr_0' (+ 'labels'); "
                              "FOLDER/ (trailing slash): one PNG per sample (+ labels.txt)")
