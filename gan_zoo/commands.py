@@ -168,6 +168,8 @@ def sample_main(argv: list[str]) -> None:
         raise GanZooError(f"--out must name a .png grid, a .npz file or a FOLDER/ of sample PNGs, got {args.out!r}")
     if as_files and (args.interpolate or args.traverse):
         raise GanZooError("--interpolate / --traverse draw one PNG; give --out a .png file")
+    if as_files and (args.steps is not None or args.code is not None):
+        raise GanZooError("--steps / --code shape strips and traversals; drop them when writing sample files")
     if args.batch_size < 1:
         raise GanZooError(f"--batch-size must be at least 1, got {args.batch_size}")
     check_weights_pin(args)
@@ -238,6 +240,8 @@ def check_sample_files_target(out: str, as_folder: bool) -> Path:
         if path.exists():
             raise GanZooError(f"--out {path} exists; remove it or name another .npz file")
         return check_output_file(path, "--out")
+    if path.exists() and path.resolve() == Path.cwd().resolve():
+        raise GanZooError(f"--out {out} is the current folder; name a new folder for the samples, e.g. samples/")
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise GanZooError(f"--out {path} exists and is not an empty folder; name a new folder for the samples")
     check_writable(path, "--out")
@@ -260,13 +264,15 @@ def write_sample_files(
     them (``sample_batches``: batch i from seed + i, balanced labels unless ``labels``), written to ``out``:
 
     * a file (``X.npz``): ``arr_0`` uint8 (N, H, W, C) (the layout FID tools read from TensorFlow-style ``.npz``
-      batches), ``labels`` int64 (N,) for conditional generators; 2-D toy samples as float32 (N, 2) points.
+      batches), ``labels`` int64 (N,) for conditional generators (InfoGAN: the categorical code's values);
+      2-D toy samples as float32 (N, 2) points.
     * a folder (``as_folder``; ``FOLDER/`` on the command line): ``000000.png``, ``000001.png``, ... (grayscale
       or RGB), and ``labels.txt`` (one per line) for conditional generators.
 
     Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
     """
     import shutil
+    import tempfile
 
     import numpy as np
     import torch
@@ -292,9 +298,8 @@ def write_sample_files(
 
         write_atomic(out, save)
         return
-    tmp = out.parent / f".{out.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)  # left by an earlier interrupted run
-    tmp.mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))  # this run's own
     try:
         index = 0
         for batch in batches:
@@ -305,9 +310,13 @@ def write_sample_files(
                 index += 1
         if conditional:
             (tmp / "labels.txt").write_text("".join(f"{int(y)}\n" for y in labels))
-        if out.exists():
-            out.rmdir()  # empty (checked before sampling): the renamed folder takes its place
-        os.replace(tmp, out)
+        try:
+            if out.exists():
+                out.rmdir()  # empty (checked before sampling): the renamed folder takes its place
+            os.replace(tmp, out)
+        except OSError:  # another run filled the folder meanwhile: keep its files, drop ours
+            raise GanZooError(f"--out {out} was written by another run while these samples were drawn; "
+                              "name a new folder") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

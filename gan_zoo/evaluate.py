@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-real", type=int, default=10000, help="real reference images (first N of the split)")
     p.add_argument("--reference", choices=["train", "test"], default="train", help="real split for FID")
     p.add_argument("--is-splits", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="batch i of samples is drawn with seed + i; also orders the IS splits (--samples too)")
     p.add_argument("--batch-size", type=int, default=500)
     ema = p.add_mutually_exclusive_group()
     ema.add_argument("--ema", dest="use_ema", action="store_true", default=None, help="sample from the EMA generator")
@@ -75,7 +76,7 @@ def _load_model(args: argparse.Namespace):
     if args.samples:
         if args.use_ema is not None or args.weights_sha256 is not None:
             raise GanZooError("--ema/--no-ema and --weights-sha256 apply to a generator; drop them with --samples")
-        return SampleFiles(args.samples, args.num_samples), f"samples from {args.samples}"
+        return SampleFiles(args.samples, args.num_samples, args.dataset), f"samples from {args.samples}"
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt, map_location=args.device)
         if args.use_ema and model.generator_ema is None:
@@ -145,15 +146,21 @@ def evaluate_main(args: list[str] | None = None) -> dict:
     return report
 
 
+# The images' size and channels of each reference dataset: --samples images must have at least this size (a
+# smaller image would be scored against real images shrunk to it) and, for the grayscale domains, one channel.
+SAMPLE_SHAPES = {"mnist": (1, 28), "fashion_mnist": (1, 28), "cifar10": (3, 32)}
+
+
 class SampleFiles:
-    """Images from files, drawn in order as the driver asks for batches: the ``Sampler`` protocol without a
-    generator (no labels; the seeds do not apply). The first ``num_samples`` are read; fewer is an error."""
+    """Images from files, handed out in order as the driver asks for batches: the ``Sampler`` protocol without a
+    generator (no labels). The files fix the images; ``--seed`` still orders the Inception Score's splits, so
+    use the seed the samples were drawn with to reproduce a generator's IS exactly."""
 
     generator = torch.nn.Module()  # no num_classes / num_categories: scored as unconditional samples
 
-    def __init__(self, path: str, num_samples: int) -> None:
-        # (N, C, H, W): uint8 kept as read (a quarter of float32's memory), or float in [-1, 1]
-        self.images = read_sample_files(Path(path).expanduser(), num_samples)
+    def __init__(self, path: str, num_samples: int, dataset: str) -> None:
+        images = read_sample_files(Path(path).expanduser(), num_samples)  # uint8, or float in [-1, 1]
+        self.images = fit_to_dataset(images, dataset, path)
         self.offset = 0
 
     def sample(self, n: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
@@ -164,48 +171,95 @@ class SampleFiles:
         return batch
 
 
+def fit_to_dataset(images: torch.Tensor, dataset: str, path: str) -> torch.Tensor:
+    """``images`` (N, C, H, W) checked against the dataset's shape: grayscale kept as RGB (three equal channels:
+    palette, RGBA or RGB files of gray digits) becomes one channel; too small or colour-for-gray is an error."""
+    channels, size = SAMPLE_SHAPES[dataset]
+    if min(images.shape[-2:]) < size:
+        raise GanZooError(f"--samples {path}: images of {images.shape[-2]}x{images.shape[-1]} are smaller than "
+                          f"{dataset}'s {size}x{size}; give images at least that large")
+    if channels == 1 and images.shape[1] == 3:
+        if not (torch.equal(images[:, 0], images[:, 1]) and torch.equal(images[:, 0], images[:, 2])):
+            raise GanZooError(f"--samples {path}: colour images, but {dataset} is grayscale; give one-channel images")
+        images = images[:, :1].clone(memory_format=torch.contiguous_format)
+    return images
+
+
 def read_sample_files(path: Path, num_samples: int) -> torch.Tensor:
     """The first ``num_samples`` images of a ``.npz`` or an image folder, (N, C, H, W): uint8 in [0, 255] as
-    stored, or float in [-1, 1] from a float ``.npz``."""
+    stored, or float in [-1, 1] from a float ``.npz``. Every problem is a one-line ``GanZooError``."""
+    import zipfile
+
     import numpy as np
 
     if path.is_dir():
-        from PIL import Image
-
-        from gan_zoo.data.folder import IMAGE_SUFFIXES
-
-        files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-        _check_count(path, len(files), num_samples)
-        arrays = []
-        for f in files[:num_samples]:
-            with Image.open(f) as image:
-                array = np.asarray(image.convert("L" if image.mode in ("L", "I;16", "1") else "RGB"))
-            arrays.append(array[..., None] if array.ndim == 2 else array)
-        if len({a.shape for a in arrays}) > 1:
-            raise GanZooError(f"--samples {path}: the images differ in size or channels; give images of one shape")
-        data = np.stack(arrays)  # (N, H, W, C) uint8
+        data = _read_image_folder(path, num_samples)  # (N, H, W, C) uint8
     elif path.suffix.lower() == ".npz" and path.is_file():
-        with np.load(path, allow_pickle=False) as files:
-            if "arr_0" not in files:
-                raise GanZooError(f"--samples {path} has no arr_0 (it holds {sorted(files)}); write it as "
-                                  "gan-zoo sample --out X.npz does")
-            data = files["arr_0"]
+        try:
+            with np.load(path, allow_pickle=False) as files:
+                if "arr_0" not in files:
+                    raise GanZooError(f"--samples {path} has no arr_0 (it holds {sorted(files)}); write it as "
+                                      "gan-zoo sample --out X.npz does")
+                data = files["arr_0"]
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+            raise GanZooError(f"--samples {path}: cannot read it as a .npz of numbers ({err}); "
+                              "write it with numpy.savez") from None
         _check_count(path, len(data), num_samples)
         data = data[:num_samples]
-        if data.dtype != np.uint8:  # float images, as the generators make them
-            if data.ndim != 4 or not np.issubdtype(data.dtype, np.floating):
-                raise GanZooError(f"--samples {path}: arr_0 is {data.dtype} {data.shape}; give uint8 (N, H, W, C) "
-                                  "or float (N, C, H, W) images in [-1, 1]")
+        if np.issubdtype(data.dtype, np.floating):  # float images, as the generators make them
+            if data.ndim != 4 or data.shape[1] not in (1, 3):
+                raise GanZooError(f"--samples {path}: float arr_0 of shape {data.shape}; give (N, C, H, W) images "
+                                  "in [-1, 1] with C = 1 or 3 (or uint8 (N, H, W, C))")
+            if not np.isfinite(data).all():
+                raise GanZooError(f"--samples {path}: arr_0 holds NaN or infinite values")
+            low, high = float(data.min()), float(data.max())
+            if low < -1 - 1e-3 or high > 1 + 1e-3:  # [0, 1] or [0, 255] floats would score silently wrong
+                raise GanZooError(f"--samples {path}: float images must lie in [-1, 1], these span [{low:.3g}, "
+                                  f"{high:.3g}]; rescale them (x * 2 - 1 from [0, 1]) or save uint8 [0, 255]")
             return torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))
+        if data.dtype != np.uint8:
+            raise GanZooError(f"--samples {path}: arr_0 is {data.dtype}; give uint8 (N, H, W, C) or float "
+                              "(N, C, H, W) images")
+        if data.ndim == 3:  # (N, H, W): grayscale without a channel axis
+            data = data[..., None]
     else:
         raise GanZooError(f"--samples {path}: not a .npz file or a folder of images")
     if data.ndim != 4 or data.shape[-1] not in (1, 3):
         raise GanZooError(f"--samples {path}: images of shape {data.shape[1:]}; give (H, W, 1) or (H, W, 3) "
                           "uint8 images")
-    return torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))  # uint8 (N, C, H, W)
+    # uint8 (N, C, H, W) with the standard strides (a transposed one-channel array keeps a stride of 1 on C, which
+    # sends the classifier's convolutions down another kernel: scores differ in the 8th digit)
+    return torch.from_numpy(data.transpose(0, 3, 1, 2).copy(order="C"))
+
+
+def _read_image_folder(path: Path, num_samples: int):
+    """The first ``num_samples`` image files of ``path`` in name order as uint8 (N, H, W, C): 8-bit grayscale
+    as one channel, every other 8-bit mode (palette, RGBA, RGB) as RGB; 16-bit and float images are refused."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from gan_zoo.data.folder import IMAGE_SUFFIXES
+
+    files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    _check_count(path, len(files), num_samples)
+    arrays = []
+    for f in files[:num_samples]:
+        try:
+            with Image.open(f) as image:
+                if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                    raise GanZooError(f"--samples {f}: a {image.mode} (16-bit or float) image; save 8-bit images")
+                array = np.asarray(image.convert("L" if image.mode in ("L", "1") else "RGB"))
+        except (UnidentifiedImageError, OSError, ValueError) as err:
+            raise GanZooError(f"--samples {f}: cannot read it as an image ({err}); remove it from the folder") from None
+        arrays.append(array[..., None] if array.ndim == 2 else array)
+    if len({a.shape for a in arrays}) > 1:
+        raise GanZooError(f"--samples {path}: the images differ in size or channels; give images of one shape")
+    return np.stack(arrays)
 
 
 def _check_count(path: Path, found: int, num_samples: int) -> None:
+    if found == 0:
+        raise GanZooError(f"--samples {path} holds no images")
     if found < num_samples:
         raise GanZooError(f"--samples {path} holds {found} images, fewer than --num-samples {num_samples}; "
                           f"pass --num-samples {found} (or fewer) or write more samples")

@@ -43,7 +43,7 @@ def _commands_in_markdown(text: str) -> list[str]:
             if fence is None:
                 fence = line[3:].strip()
             else:
-                if fence in ("bash", "sh", "console"):
+                if fence in ("bash", "sh", "console", ""):  # unlabelled blocks: only their gan-zoo lines count
                     shell.append("\n".join(block))
                 fence = None
             block = []

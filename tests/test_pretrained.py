@@ -460,15 +460,71 @@ def test_evaluate_samples_of_a_generator_score_as_the_generator(tmp_path, data_d
     (lambda d: np.savez(d / "bad.npz", arr_0=np.zeros((20, 28, 28, 2), np.uint8)), ["--samples", "bad.npz"],
      "give (H, W, 1) or (H, W, 3)"),
     (lambda d: (d / "notes.txt").write_text("x"), ["--samples", "notes.txt"], "not a .npz file or a folder"),
+    (lambda d: np.savez(d / "unit.npz", arr_0=np.full((20, 1, 28, 28), 0.5, np.float32)), ["--samples", "unit.npz"],
+     None),  # in range: scored
+    (lambda d: np.savez(d / "unit.npz", arr_0=np.linspace(0, 255, 20 * 784, dtype=np.float32).reshape(20, 1, 28, 28)),
+     ["--samples", "unit.npz"], "float images must lie in [-1, 1], these span [0, "),
+    (lambda d: np.savez(d / "nan.npz", arr_0=np.full((20, 1, 28, 28), np.nan, np.float32)), ["--samples", "nan.npz"],
+     "NaN or infinite"),
+    (lambda d: np.savez(d / "nhwc.npz", arr_0=np.zeros((20, 28, 28, 1), np.float32)), ["--samples", "nhwc.npz"],
+     "give (N, C, H, W) images"),
+    (lambda d: (d / "junk.npz").write_bytes(b"not a zip"), ["--samples", "junk.npz"], "cannot read it as a .npz"),
+    (lambda d: np.savez(d / "empty.npz", arr_0=np.zeros((0, 28, 28, 1), np.uint8)), ["--samples", "empty.npz"],
+     "holds no images"),
+    (lambda d: np.savez(d / "small.npz", arr_0=np.zeros((20, 8, 8, 1), np.uint8)), ["--samples", "small.npz"],
+     "smaller than mnist's 28x28"),
+    (lambda d: np.savez(d / "colour.npz", arr_0=np.arange(20 * 784 * 3, dtype=np.uint8).reshape(20, 28, 28, 3)),
+     ["--samples", "colour.npz"], "colour images, but mnist is grayscale"),
+    (lambda d: np.savez(d / "nhw.npz", arr_0=np.zeros((20, 28, 28), np.uint8)), ["--samples", "nhw.npz"], None),
+    (lambda d: _png_folder(d, lambda i: Image.fromarray(np.full((28, 28), i, np.uint8)), extra="!bad.png"),
+     ["--samples", "pngs"], "cannot read it as an image"),
+    (lambda d: _png_folder(d, lambda i: Image.fromarray(np.full((28, 28), 300 * i, np.uint16))), ["--samples", "pngs"],
+     "save 8-bit images"),
+    (lambda d: _png_folder(d, lambda i: Image.fromarray(np.full((28, 28), i, np.uint8)).convert("RGBA")),
+     ["--samples", "pngs"], None),  # gray saved as RGBA: scored as one channel
 ])
-def test_evaluate_samples_errors_are_one_line(tmp_path, monkeypatch, capsys, make, args, message):
+def test_evaluate_samples_errors_are_one_line(tmp_path, monkeypatch, capsys, data_dir, make, args, message):
+    """Each bad file is one line and exit 2, nothing written; the accepted variants (message None) score."""
     monkeypatch.chdir(tmp_path)
     make(tmp_path)
+    command = ["evaluate", *args, "--dataset", "mnist", "--num-samples", "10", "--num-real", "20",
+               "--metrics", "domain_fid", "class_coverage", "--data-dir", str(data_dir)]
+    if message is None:
+        main(command)
+        assert len(list(tmp_path.glob("*.eval.json"))) == 1
+        return
     with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", *args, "--dataset", "mnist", "--num-samples", "10"])
+        main(command)
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and message in err and "\n" not in err, err
     assert not list(tmp_path.glob("*.eval.json"))
+
+
+def _png_folder(root: Path, image_of, extra: str | None = None) -> None:
+    """``root/pngs`` with 12 images ``image_of(i)`` and, if named, a file ``extra`` that is no image."""
+    (root / "pngs").mkdir()
+    for i in range(12):
+        image_of(i).save(root / "pngs" / f"{i:03d}.png")
+    if extra:
+        (root / "pngs" / extra).write_bytes(b"not an image")
+
+
+def test_evaluate_samples_reads_gray_kept_as_rgb_as_one_channel(tmp_path, data_dir, capsys):
+    """Gray digits saved as RGB PNGs score exactly as the same digits saved as one-channel PNGs."""
+    from gan_zoo.evaluate import evaluate_main
+    from gan_zoo.metrics.reference import load_split
+
+    real, _ = load_split("mnist", "test", data_dir, 40)
+    pixels = np.rint((real.numpy()[:, 0] + 1) * 127.5).astype(np.uint8)  # (40, 28, 28)
+    for name, mode in (("gray", "L"), ("rgb", "RGB")):
+        (tmp_path / name).mkdir()
+        for i, image in enumerate(pixels):
+            Image.fromarray(image).convert(mode).save(tmp_path / name / f"{i:03d}.png")
+    options = ["--dataset", "mnist", "--metrics", "domain_fid", "domain_is", "--num-samples", "40", "--num-real", "40",
+               "--is-splits", "4", "--data-dir", str(data_dir)]
+    gray = evaluate_main(["--samples", str(tmp_path / "gray"), *options])["results"]
+    rgb = evaluate_main(["--samples", str(tmp_path / "rgb"), *options])["results"]
+    assert {k: r["value"] for k, r in gray.items()} == {k: r["value"] for k, r in rgb.items()}
 
 
 def expected_uint8(samples: torch.Tensor) -> np.ndarray:
@@ -488,6 +544,8 @@ def test_sample_files_overwrite_nothing_and_leave_nothing_when_stopped(tiny_zoo,
         (["--interpolate", "--out", str(tmp_path / "strip.npz")], "draw one PNG"),
         (["--out", str(tmp_path / "samples.txt")], "a .npz file or a FOLDER/"),
         (["--batch-size", "0", "--out", str(tmp_path / "b.npz")], "--batch-size must be at least 1"),
+        (["--steps", "5", "--out", str(tmp_path / "c.npz")], "drop them when writing sample files"),
+        (["--out", "./"], "is the current folder"),
     ]
     for args, message in refusals:
         with pytest.raises(SystemExit) as exit_info:
