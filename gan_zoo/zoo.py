@@ -256,7 +256,7 @@ def _fetch_url(source: str, expected: dict[str, str | None], cache_dir: str | os
             if not _acceptable(Path(tmp.name), filename, expected, sha256_file):
                 if expected.get(filename) is not None:
                     actual = sha256_file(tmp.name)
-                    raise GanZooError(f"{url} has sha256 {actual}, the registry pins {expected[filename]}; not using it")
+                    raise GanZooError(f"{url} has sha256 {actual}, but {expected[filename]} is pinned for it; not using it")
                 raise GanZooError(
                     f"{url} does not record the pinned weights sha256 {expected[WEIGHTS_NAME]}; it describes other "
                     "weights: check weights_sha256 or the URL"
