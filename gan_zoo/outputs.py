@@ -47,10 +47,14 @@ def check_output_file(path: str | os.PathLike, flag: str) -> Path:
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """``write(tmp)`` into a temporary file beside ``path`` (its parents are created), then rename it to ``path``."""
+    """``write(tmp)`` into a temporary file beside ``path`` (its parents are created), then rename it to ``path``.
+    The temporary's name is this call's own (``.<name>.<random>.tmp``): two writers of one path never write into
+    the same temporary, so the file is always one writer's whole output."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    tmp = Path(name)
     try:
         write(tmp)
         os.replace(tmp, path)

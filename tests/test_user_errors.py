@@ -288,6 +288,31 @@ def test_a_failed_write_leaves_neither_the_file_nor_its_temporary(tmp_path):
     assert target.read_text() == "{}" and list(tmp_path.iterdir()) == [target]
 
 
+def test_two_writers_of_one_file_never_share_a_temporary(tmp_path):
+    """A second write_atomic of the same path, made while the first is writing (another process, a callback),
+    must not write into the first one's temporary: the file ends as one writer's whole output, never a mix."""
+    from gan_zoo.outputs import write_atomic
+
+    target = tmp_path / "grid.png"
+    temporaries = []
+
+    def outer(tmp: Path) -> None:
+        tmp.write_text("outer, first half")
+        temporaries.append(tmp)
+        write_atomic(target, inner)  # finishes first
+        with open(tmp, "a") as f:
+            f.write(", second half")
+
+    def inner(tmp: Path) -> None:
+        temporaries.append(tmp)
+        tmp.write_text("inner")
+
+    write_atomic(target, outer)
+    assert temporaries[0] != temporaries[1]
+    assert target.read_text() == "outer, first half, second half"  # the last rename wins, whole
+    assert list(tmp_path.iterdir()) == [target]
+
+
 def test_load_gan_checkpoint_refuses_a_pickle_payload(files):
     from gan_zoo.hub import load_gan_checkpoint
 
