@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -52,9 +53,9 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     the same temporary, so the file is always one writer's whole output."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    tmp = Path(name)
+    # a name no other call uses; created by ``write`` itself, so the file gets the umask's permissions (mkstemp's
+    # would be 0600: a sample grid or report others on a shared machine could not read)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -10,6 +10,8 @@ with the marker never created.
 
 from __future__ import annotations
 
+import os
+
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,6 +313,9 @@ def test_two_writers_of_one_file_never_share_a_temporary(tmp_path):
     assert temporaries[0] != temporaries[1]
     assert target.read_text() == "outer, first half, second half"  # the last rename wins, whole
     assert list(tmp_path.iterdir()) == [target]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # readable as any file the user writes
 
 
 def test_load_gan_checkpoint_refuses_a_pickle_payload(files):
