@@ -272,7 +272,7 @@ def write_sample_files(
     Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
     """
     import shutil
-    import tempfile
+    import uuid
 
     import numpy as np
     import torch
@@ -299,7 +299,8 @@ def write_sample_files(
         write_atomic(out, save)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))  # this run's own
+    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp"  # this run's own; mkdir gives the umask's
+    tmp.mkdir()  # permissions (mkdtemp's 0700 would hide the samples from others on a shared machine)
     try:
         index = 0
         for batch in batches:

@@ -7,6 +7,7 @@ Part 1 uses tiny random models in temporary registries; part 2 checks every gene
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -375,6 +376,9 @@ def test_sample_files_hold_the_samples_gan_zoo_evaluate_scores(tmp_path, capsys)
         assert np.array_equal(np.asarray(Image.open(folder / f"{i:06d}.png")), expected[i, ..., 0])
     assert (folder / "labels.txt").read_text().split() == [str(int(y)) for y in labels]
     assert not list(tmp_path.glob(".*"))  # no temporary left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # as any folder the user makes
 
     main(["sample", "--pretrained", str(cgan), "--num", "4", "--labels", "7", "--out", str(tmp_path / "sevens.npz")])
     with np.load(tmp_path / "sevens.npz") as files:
