@@ -243,34 +243,34 @@ def render_markdown(ledger: dict[str, Any]) -> str:
 
 def render_readme_table(ledger: dict[str, Any]) -> str:
     """The README's results block, between the two markers: one row per measured config (image metrics, then
-    the toys' and classifiers' own), smoke configs left out."""
+    the toys' and classifiers' own), smoke configs (CI's reproduce check) left out."""
     columns = ["domain_fid", "domain_is", "class_coverage", "min_class_share"]
+    shown = [e for e in ledger["entries"] if e["status"] == MEASURED and not e.get("smoke")]
+    # 2-D toys (mode coverage, precision / recall) and the semi-supervised classifiers (test error) have metrics
+    # of their own: one cell per row in a second table
+    own = [e for e in shown if ledger["protocols"][e["protocol"]].get("kind") in ("toy", "classification")]
+    images = [e for e in shown if e not in own]
+
+    def head(entry: dict[str, Any]) -> str:
+        walls = entry["budget"].get("wall_s") or []
+        wall = f"{statistics.fmean(walls) / 60:.1f} min" if walls else ""
+        # FID is biased by the sample count, so the row names its protocol (samples vs real images)
+        return (f"| `{entry['config']}` | {entry['protocol']} | {len(entry['seeds'])} | "
+                f"{entry['budget'].get('g_updates', '')} | {wall} | ")
+
     lines = [
         README_BEGIN,
         "| config | protocol | seeds | G updates | wall time | " + " | ".join(METRIC_LABELS[c] for c in columns) + " |",
         "|---|---|---|---|---|" + "---|" * len(columns),
     ]
-    for entry in ledger["entries"]:
-        if entry["status"] != MEASURED or entry.get("smoke") or ledger["protocols"][entry["protocol"]].get("kind") in ("toy", "classification"):
-            continue  # smoke configs (CI's reproduce check) stay in docs/results.md; toys and classifiers below
-        walls = entry["budget"].get("wall_s") or []
-        wall = f"{statistics.fmean(walls) / 60:.1f} min" if walls else ""
+    for entry in images:
         cells = [_summary(entry["results"][c]) if c in entry["results"] else "" for c in columns]
-        # FID is biased by the sample count, so the row names its protocol (samples vs real images)
-        lines.append(f"| `{entry['config']}` | {entry['protocol']} | {len(entry['seeds'])} | "
-                     f"{entry['budget'].get('g_updates', '')} | {wall} | " + " | ".join(cells) + " |")
-    # 2-D toys (mode coverage, precision / recall) and the semi-supervised classifiers (test error): their own
-    # metrics, one cell per row
-    other = [e for e in ledger["entries"] if e["status"] == MEASURED and not e.get("smoke")
-             and ledger["protocols"][e["protocol"]].get("kind") in ("toy", "classification")]
-    if other:
+        lines.append(head(entry) + " | ".join(cells) + " |")
+    if own:
         lines += ["", "| config | protocol | seeds | G updates | wall time | results |", "|---|---|---|---|---|---|"]
-        for entry in other:
-            walls = entry["budget"].get("wall_s") or []
-            wall = f"{statistics.fmean(walls) / 60:.1f} min" if walls else ""
+        for entry in own:
             results = "; ".join(f"{METRIC_LABELS.get(m, m)} {_summary(v)}" for m, v in entry["results"].items())
-            lines.append(f"| `{entry['config']}` | {entry['protocol']} | {len(entry['seeds'])} | "
-                         f"{entry['budget'].get('g_updates', '')} | {wall} | {results} |")
+            lines.append(head(entry) + results + " |")
     unmeasured = sum(e["status"] == NOT_MEASURED for e in ledger["entries"])
     lines += ["", f"Protocols, commands, tolerances and the {unmeasured} configs not measured yet (with the reason): "
               "[docs/results.md](docs/results.md).", README_END]
