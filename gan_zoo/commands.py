@@ -282,12 +282,13 @@ def write_sample_files(
     from gan_zoo.outputs import write_atomic
     from gan_zoo.sampling import balanced_labels, label_count
 
-    batches, _ = sample_batches(source, num, batch_size, seed, labels=labels)
-    conditional = label_count(source.generator) is not None
+    num_labels = label_count(source.generator)
+    conditional = num_labels is not None
     if labels is None and conditional:
-        labels = balanced_labels(num, label_count(source.generator))
+        labels = balanced_labels(num, num_labels)  # what sample_batches would draw; written beside the images
+    batches, _ = sample_batches(source, num, batch_size, seed, labels=labels)
     if not as_folder:
-        chunks = [b.detach().float().cpu() if b.dim() == 2 else quantize_images(b) for b in batches]
+        chunks = [b.cpu() if b.dim() == 2 else quantize_images(b) for b in batches]  # float32 points / uint8 images
         arrays = {"arr_0": torch.cat(chunks).numpy()}
         if conditional:
             arrays["labels"] = labels.numpy()
