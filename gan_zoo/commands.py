@@ -280,13 +280,9 @@ def write_sample_files(
 
     from gan_zoo.metrics.driver import sample_batches
     from gan_zoo.outputs import write_atomic
-    from gan_zoo.sampling import balanced_labels, label_count
 
-    num_labels = label_count(source.generator)
-    conditional = num_labels is not None
-    if labels is None and conditional:
-        labels = balanced_labels(num, num_labels)  # what sample_batches would draw; written beside the images
-    batches, _ = sample_batches(source, num, batch_size, seed, labels=labels)
+    batches, labels, _ = sample_batches(source, num, batch_size, seed, labels=labels)  # labels: written beside
+    conditional = labels is not None
     if not as_folder:
         chunks = [b.cpu() if b.dim() == 2 else quantize_images(b) for b in batches]  # float32 points / uint8 images
         arrays = {"arr_0": torch.cat(chunks).numpy()}

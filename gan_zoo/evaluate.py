@@ -31,7 +31,7 @@ from gan_zoo.outputs import check_output_file, write_atomic
 from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.reference import DOMAINS, REFERENCE_DATASETS, load_split
 from gan_zoo.metrics.driver import score_generator
-from gan_zoo.metrics.suite import DOMAIN_METRICS, METRIC_REGISTRY, METRICS, MetricSuite
+from gan_zoo.metrics.suite import DEFAULT_METRICS, DOMAIN_METRICS, METRIC_REGISTRY, METRICS, MetricSuite
 
 __all__ = ["evaluate_main", "build_parser", "format_table"]
 
@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, choices=list(REFERENCE_DATASETS),
                    help="the real data; mnist/fashion_mnist also pick the domain classifier (cifar10: fid/is only)")
     p.add_argument("--data-dir", default=None, help="data root (default: $GAN_ZOO_DATA)")
-    p.add_argument("--metrics", nargs="+", default=list(DOMAIN_METRICS), choices=list(METRICS))
+    p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), choices=list(METRICS),
+                   help=f"default: {' '.join(DEFAULT_METRICS)}. label_accuracy (cGAN) / code_accuracy (InfoGAN, "
+                        "best one-to-one match of code values to classes): how well the labels the samples were "
+                        "drawn with control them, judged by the domain classifier")
     p.add_argument("--num-samples", type=int, default=10000, help="generated samples")
     p.add_argument("--num-real", type=int, default=10000, help="real reference images (first N of the split)")
     p.add_argument("--reference", choices=["train", "test"], default="train", help="real split for FID")
@@ -129,9 +132,11 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         real, _ = load_split(ns.dataset, ns.reference, ns.data_dir, ns.num_real)
         return real, f"{ns.dataset}:{ns.reference}[:{len(real)}]"
 
+    file_labels = {} if not ns.samples or model.labels is None else {
+        "labels": model.labels, "labels_note": f"stored with the samples in {ns.samples}"}
     results = score_generator(
         model, suite, num_samples=ns.num_samples, batch_size=ns.batch_size, seed=ns.seed, source=source,
-        reference=reference, use_ema=ns.use_ema,
+        reference=reference, use_ema=ns.use_ema, **file_labels,
     )
     print(format_table(results))
     report = {
@@ -153,14 +158,18 @@ SAMPLE_SHAPES = {"mnist": (1, 28), "fashion_mnist": (1, 28), "cifar10": (3, 32)}
 
 class SampleFiles:
     """Images from files, handed out in order as the driver asks for batches: the ``Sampler`` protocol without a
-    generator (no labels). The files fix the images; ``--seed`` still orders the Inception Score's splits, so
-    use the seed the samples were drawn with to reproduce a generator's IS exactly."""
-
-    generator = torch.nn.Module()  # no num_classes / num_categories: scored as unconditional samples
+    generator. The files fix the images; ``--seed`` still orders the Inception Score's splits, so use the seed
+    the samples were drawn with to reproduce a generator's IS exactly. Labels stored with the images (a ``.npz``'s
+    ``labels``, a folder's ``labels.txt``, as ``gan-zoo sample`` writes them) make them conditional samples:
+    ``labels`` (num_samples,) and ``generator.num_classes`` = max label + 1 (so the driver hands them out)."""
 
     def __init__(self, path: str, num_samples: int, dataset: str) -> None:
         images = read_sample_files(Path(path).expanduser(), num_samples)  # uint8, or float in [-1, 1]
         self.images = fit_to_dataset(images, dataset, path)
+        self.labels = read_sample_labels(Path(path).expanduser(), num_samples)
+        self.generator = torch.nn.Module()  # no num_classes / num_categories: unconditional samples
+        if self.labels is not None:
+            self.generator.num_classes = int(self.labels.max()) + 1
         self.offset = 0
 
     def sample(self, n: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
@@ -230,6 +239,37 @@ def read_sample_files(path: Path, num_samples: int) -> torch.Tensor:
     # uint8 (N, C, H, W) with the standard strides (a transposed one-channel array keeps a stride of 1 on C, which
     # sends the classifier's convolutions down another kernel: scores differ in the 8th digit)
     return torch.from_numpy(data.transpose(0, 3, 1, 2).copy(order="C"))
+
+
+def read_sample_labels(path: Path, num_samples: int) -> torch.Tensor | None:
+    """The first ``num_samples`` labels stored with sample files, int64 (N,): a ``.npz``'s ``labels`` array or a
+    folder's ``labels.txt`` (one integer per line); ``None`` when there are none."""
+    import numpy as np
+
+    if path.is_dir():
+        if not (path / "labels.txt").is_file():
+            return None
+        try:
+            values = np.array([int(line) for line in (path / "labels.txt").read_text().split()], dtype=np.int64)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise GanZooError(f"--samples {path / 'labels.txt'}: not one integer per line ({err}); fix or remove "
+                              "it") from None
+        where = path / "labels.txt"
+    else:
+        with np.load(path, allow_pickle=False) as files:  # readable: read_sample_files opened it first
+            if "labels" not in files:
+                return None
+            values = files["labels"]
+        where = f"{path}'s labels"
+        if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+            raise GanZooError(f"--samples {where}: {values.dtype} of shape {values.shape}; give integers, one per "
+                              "image")
+    if len(values) < num_samples:
+        raise GanZooError(f"--samples {where}: {len(values)} labels for {num_samples} images; give one per image")
+    values = values[:num_samples]
+    if len(values) and values.min() < 0:
+        raise GanZooError(f"--samples {where}: negative labels; labels are class indices 0, 1, ...")
+    return torch.from_numpy(values.astype(np.int64))
 
 
 def _read_image_folder(path: Path, num_samples: int):

@@ -7,9 +7,9 @@ Every image is judged by the independent MNIST classifier shipped with the packa
   classifier assigns to the requested class, overall and per class (target >= 95 %).
 * ``infogan CKPT``:
   (a) for each categorical code value k, ``--per-class`` samples with c_cat = k; the 10x10 table
-      code value x predicted digit is matched one-to-one by ``scipy.optimize.linear_sum_assignment``
-      (maximum total count) and the accuracy under that matching is reported (target >= 90 %; the
-      paper reports about 5 % error);
+      code value x predicted digit is matched one-to-one (maximum total count) and the accuracy under that
+      matching is reported (``gan_zoo.metrics.scores.code_accuracy``, the ``code_accuracy`` metric of
+      ``gan-zoo evaluate``; target >= 90 %; the paper reports about 5 % error);
   (b) for each continuous code j, ``--sweep-z`` random (z, c_cat) draws, each with c_j swept over
       ``--sweep`` values from -2 to 2 (other continuous codes 0). Per image: ink mass (mean of the
       [0, 1] pixel values), slant (mu11 / mu02 of the ink's second central moments, x = column, y = row
@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from scipy.stats import spearmanr
 
 from gan_zoo.metrics.classifier import classify, load_domain_classifier
+from gan_zoo.metrics.scores import code_accuracy
 from gan_zoo.models.cgan import CGAN
 from gan_zoo.models.infogan import InfoGAN
 
@@ -60,15 +60,6 @@ def image_properties(images: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"ink": mass / (h * w), "slant": mu11 / mu02.clamp_min(1e-8), "width": mu20.sqrt()}
 
 
-def matched_accuracy(table: np.ndarray) -> tuple[float, list[int]]:
-    """Accuracy under the best one-to-one matching of rows (code values) to columns (classes)."""
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    mapping = [-1] * table.shape[0]
-    for r, c in zip(rows, cols):
-        mapping[r] = int(c)
-    return float(table[rows, cols].sum() / table.sum()), mapping
-
-
 def cgan_evidence(path: str, per_class: int, seed: int, domain: str = "mnist") -> dict:
     model = CGAN.load_from_checkpoint(path, map_location="cpu").eval()
     k = model.num_classes
@@ -88,11 +79,11 @@ def cgan_evidence(path: str, per_class: int, seed: int, domain: str = "mnist") -
 def infogan_evidence(path: str, per_class: int, sweep_z: int, sweep: int, seed: int, domain: str = "mnist") -> dict:
     model = InfoGAN.load_from_checkpoint(path, map_location="cpu").eval()
     k = model.num_categories
-    table = np.zeros((k, 10), dtype=np.int64)  # code value x predicted digit
-    for c in range(k):
-        images = model.sample(per_class, labels=torch.full((per_class,), c), seed=seed + c)
-        table[c] = np.bincount(classify(images, domain).numpy(), minlength=10)
-    accuracy, mapping = matched_accuracy(table)
+    codes = torch.arange(k).repeat_interleave(per_class)  # per_class samples of each code value, seed + value
+    predicted = torch.cat([classify(model.sample(per_class, labels=codes[c * per_class:(c + 1) * per_class],
+                                                 seed=seed + c), domain) for c in range(k)])
+    matched = code_accuracy(codes, predicted, num_classes=10)
+    accuracy, mapping, table = matched["accuracy"], matched["code_to_class"], np.array(matched["table"])
 
     values = torch.linspace(-2, 2, sweep)
     rng = torch.Generator().manual_seed(seed + 1000)

@@ -179,17 +179,9 @@ def _evidence_module():
     return load_script("evidence_conditional")
 
 
-def test_evidence_matching_equals_brute_force_and_moments_read_slant():
-    import itertools
-
-    import numpy as np
-
+def test_evidence_moments_read_slant():
+    # (the code-to-digit matching is gan_zoo.metrics.scores.code_accuracy: tests/test_label_metrics.py)
     evidence = _evidence_module()
-    table = np.random.default_rng(0).integers(0, 50, size=(5, 5))
-    best = max(sum(table[r, p[r]] for r in range(5)) for p in itertools.permutations(range(5)))
-    accuracy, mapping = evidence.matched_accuracy(table)
-    assert accuracy == pytest.approx(best / table.sum()) and sorted(mapping) == list(range(5))
-
     images = -torch.ones(3, 1, 28, 28)
     for row in range(5, 23):  # rows grow downwards: the top of a right-leaning stroke sits further right
         images[0, 0, row, 14 + (14 - row) // 3] = 1

@@ -27,7 +27,8 @@ from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.driver import score_generator
 from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.reference import DomainName, load_split
-from gan_zoo.metrics.suite import DOMAIN_METRICS, MetricSuite, check_metric_names
+from gan_zoo.metrics.suite import DEFAULT_METRICS, DOMAIN_METRICS, METRIC_REGISTRY, MetricSuite, check_metric_names
+from gan_zoo.sampling import label_count
 
 __all__ = ["MetricsCallback"]
 
@@ -68,7 +69,7 @@ class MetricsCallback(PeriodicCallback):
         at_train_end: bool = True,
     ) -> None:
         super().__init__(every_n_g_steps, at_train_end)
-        self.metrics = check_metric_names(metrics or DOMAIN_METRICS)
+        self.metrics = check_metric_names(metrics or DEFAULT_METRICS)
         if num_samples < max(2, is_splits) or num_real < 2 or batch_size < 1:
             raise GanZooError(
                 f"MetricsCallback needs num_samples >= max(2, is_splits={is_splits}), num_real >= 2 and "
@@ -85,6 +86,13 @@ class MetricsCallback(PeriodicCallback):
         self.inception_backend = inception_backend
         self.suite: MetricSuite | None = None
         self.history: list[dict] = []  # [{"g_updates": int, "results": {name: MetricResult.as_dict()}}]
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        wanting = [m for m in self.metrics if METRIC_REGISTRY[m].needs_labels]
+        if wanting and label_count(pl_module.generator) is None:  # fail now, not at the first evaluation
+            raise GanZooError(f"MetricsCallback: {wanting} need a conditional generator (cGAN, InfoGAN); "
+                              f"{type(pl_module).__name__}'s takes no labels, so drop them")
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.evaluate(trainer, pl_module)

