@@ -175,3 +175,43 @@ def test_metrics_callback_logs_label_accuracy_as_evaluate_scores_it(tmp_path, da
         cli_main(["fit", "--config", str(root / "configs" / "dcgan" / "mnist.yaml"), *common,
                   "--model.init_args.generator.init_args.base_channels=8",
                   "--model.init_args.discriminator.init_args.base_channels=8"])
+
+
+def test_infogan_configs_code_accuracy_callback_leaves_training_unchanged(tmp_path, data_dir, monkeypatch):
+    """configs/infogan/mnist.yaml scores code_accuracy during fit; with it scoring every G update, the trained
+    weights are bitwise those of the same run without the callback (sampling uses its own seeds and eval mode)."""
+    from pathlib import Path
+
+    import yaml
+
+    from gan_zoo.callbacks import MetricsCallback
+    from gan_zoo.cli import cli_main
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "configs" / "infogan" / "mnist.yaml").read_text())
+    callbacks = config["trainer"]["callbacks"]
+    scoring = [c for c in callbacks if c["class_path"].endswith("MetricsCallback")]
+    assert len(scoring) == 1 and scoring[0]["init_args"]["metrics"] == ["code_accuracy"]
+    scoring[0]["init_args"].update(every_n_g_steps=1, num_samples=20, batch_size=20)
+    without = {**config, "trainer": {**config["trainer"], "callbacks": [c for c in callbacks if c not in scoring]}}
+    monkeypatch.chdir(tmp_path)
+    weights = []
+    for name, variant in (("with", config), ("without", without)):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(variant))
+        cli = cli_main([
+            "fit", "--config", str(tmp_path / f"{name}.yaml"), f"--data.init_args.data_dir={data_dir}",
+            "--model.init_args.generator.init_args.hidden=32", "--model.init_args.generator.init_args.base_channels=8",
+            "--model.init_args.discriminator.init_args.hidden=32",
+            "--model.init_args.discriminator.init_args.base_channels=8",
+            "--data.init_args.batch_size=16", "--data.init_args.limit_samples=64", "--trainer.max_steps=8",
+            f"--trainer.default_root_dir={tmp_path / name}", "--trainer.enable_progress_bar=false",
+            "--sample_grid.every_n_g_steps=0", "--seed_everything=3",
+        ])
+        found = [c for c in cli.trainer.callbacks if isinstance(c, MetricsCallback)]
+        assert len(found) == (name == "with")
+        if found:
+            assert [h["g_updates"] for h in found[0].history] == [1, 2, 3, 4]
+        weights.append({k: v.clone() for k, v in cli.model.state_dict().items()})
+    assert weights[0].keys() == weights[1].keys()
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
