@@ -38,7 +38,8 @@ __all__ = [
 
 DEFAULT_LEDGER = Path("docs/results.yaml")
 TOY_METRICS = ("modes_covered", "high_quality_share", "precision", "recall")
-IMAGE_METRICS = ("domain_fid", "domain_is", "class_coverage", "fid", "is", "min_class_share")
+IMAGE_METRICS = ("domain_fid", "domain_is", "class_coverage", "fid", "is", "min_class_share", "label_accuracy",
+                 "code_accuracy")
 CLASSIFICATION_METRICS = ("test_error", "test_error_last")
 MEASURED, NOT_MEASURED = "measured", "not measured"
 
