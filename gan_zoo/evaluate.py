@@ -79,7 +79,8 @@ def _load_model(args: argparse.Namespace):
     if args.samples:
         if args.use_ema is not None or args.weights_sha256 is not None:
             raise GanZooError("--ema/--no-ema and --weights-sha256 apply to a generator; drop them with --samples")
-        return SampleFiles(args.samples, args.num_samples, args.dataset), f"samples from {args.samples}"
+        with_labels = any(METRIC_REGISTRY[m].needs_labels for m in args.metrics)
+        return SampleFiles(args.samples, args.num_samples, args.dataset, with_labels), f"samples from {args.samples}"
     if args.ckpt:
         model = load_gan_checkpoint(args.ckpt, map_location=args.device)
         if args.use_ema and model.generator_ema is None:
@@ -159,14 +160,15 @@ SAMPLE_SHAPES = {"mnist": (1, 28), "fashion_mnist": (1, 28), "cifar10": (3, 32)}
 class SampleFiles:
     """Images from files, handed out in order as the driver asks for batches: the ``Sampler`` protocol without a
     generator. The files fix the images; ``--seed`` still orders the Inception Score's splits, so use the seed
-    the samples were drawn with to reproduce a generator's IS exactly. Labels stored with the images (a ``.npz``'s
-    ``labels``, a folder's ``labels.txt``, as ``gan-zoo sample`` writes them) make them conditional samples:
-    ``labels`` (num_samples,) and ``generator.num_classes`` = max label + 1 (so the driver hands them out)."""
+    the samples were drawn with to reproduce a generator's IS exactly. With ``with_labels`` (a metric reads them),
+    labels stored with the images (a ``.npz``'s ``labels``, a folder's ``labels.txt``, as ``gan-zoo sample`` writes
+    them) make them conditional samples: ``labels`` (num_samples,) and ``generator.num_classes`` = max label + 1 (so
+    the driver hands them out); otherwise they are not read, and a stray labels file cannot stop a scoring."""
 
-    def __init__(self, path: str, num_samples: int, dataset: str) -> None:
+    def __init__(self, path: str, num_samples: int, dataset: str, with_labels: bool = False) -> None:
         images = read_sample_files(Path(path).expanduser(), num_samples)  # uint8, or float in [-1, 1]
         self.images = fit_to_dataset(images, dataset, path)
-        self.labels = read_sample_labels(Path(path).expanduser(), num_samples)
+        self.labels = read_sample_labels(Path(path).expanduser(), num_samples) if with_labels else None
         self.generator = torch.nn.Module()  # no num_classes / num_categories: unconditional samples
         if self.labels is not None:
             self.generator.num_classes = int(self.labels.max()) + 1

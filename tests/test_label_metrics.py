@@ -124,6 +124,9 @@ def test_evaluate_scores_a_cgan_against_the_balanced_labels_it_drew(data_dir, tm
 def test_evaluate_label_metrics_errors_are_one_line(tmp_path, monkeypatch, capsys, data_dir, make, message):
     monkeypatch.chdir(tmp_path)
     make(tmp_path)
+    main(["evaluate", "--samples", "s.npz", "--dataset", "mnist", "--num-samples", "10", "--metrics", "class_coverage",
+          "--data-dir", str(data_dir), "--out", str(tmp_path / "plain.json")])  # labels unread: scored
+    (tmp_path / "plain.json").unlink()
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--samples", "s.npz", "--dataset", "mnist", "--num-samples", "10",
               "--metrics", "label_accuracy", "--data-dir", str(data_dir)])
