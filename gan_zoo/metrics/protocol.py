@@ -18,7 +18,8 @@ class Protocol:
     """Everything needed to reproduce (or refuse to compare) a metric value.
 
     Attributes:
-        metric: ``domain_fid``, ``domain_is``, ``class_coverage``, ``fid`` or ``is``.
+        metric: a name from ``METRIC_REGISTRY`` (``domain_fid``, ``domain_is``, ``class_coverage``, ``label_accuracy``,
+            ``code_accuracy``, ``fid``, ``is``, or one added with ``register_metric``).
         extractor: name of the feature/logit network (e.g. ``domain_classifier_mnist``).
         extractor_sha256: sha256 of the network's weights file (``None`` for an untrained stand-in).
         n_fake: generated samples used.
