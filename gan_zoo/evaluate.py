@@ -140,6 +140,9 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         reference=reference, use_ema=ns.use_ema, **file_labels,
     )
     print(format_table(results))
+    for name, result in results.items():
+        if "code_to_class" in result.extras:  # which class each code value draws (InfoGAN's code is unordered)
+            print(f"{name}: code value -> class {result.extras['code_to_class']}")
     report = {
         "source": source,
         "command": "gan-zoo evaluate " + " ".join(args if args is not None else sys.argv[2:]),

@@ -80,7 +80,7 @@ def test_suite_scores_real_digits_against_their_labels_and_a_relabelling(data_di
         suite.compute(images[:100])
 
 
-def test_evaluate_scores_a_cgan_against_the_balanced_labels_it_drew(data_dir, tmp_path):
+def test_evaluate_scores_a_cgan_against_the_balanced_labels_it_drew(data_dir, tmp_path, capsys):
     """`gan-zoo evaluate --metrics label_accuracy`: the shipped cGAN's samples, drawn as the protocol draws them
     (batch i from seed + i, labels arange % 10 sliced per batch), classified here and compared with their labels."""
     from gan_zoo import load_pretrained
@@ -95,6 +95,7 @@ def test_evaluate_scores_a_cgan_against_the_balanced_labels_it_drew(data_dir, tm
     assert report["label_accuracy"]["value"] == pytest.approx(direct, abs=1e-12)
     assert report["label_accuracy"]["value"] > 0.85  # the shipped generator follows its labels
     assert report["code_accuracy"]["extras"]["code_to_class"] == list(range(10))
+    assert f"code_accuracy: code value -> class {list(range(10))}" in capsys.readouterr().out
 
     # the same samples written with their labels (8-bit files), scored from the files
     main(["sample", "--pretrained", "cgan-mnist", "--num", "230", "--batch-size", "100", "--seed", "4",
