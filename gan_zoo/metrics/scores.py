@@ -28,7 +28,7 @@
   class, Mirza & Osindero 2014). Code accuracy first matches each label value to one class, the one-to-one matching
   that agrees with the most samples (the Hungarian method, ``scipy.optimize.linear_sum_assignment``), then counts
   agreement under it: InfoGAN's categorical code is learned without labels, so code value 3 may draw the digit 7
-  (Chen et al. 2016, Sec. 7.1, report 5 % error on MNIST this way).
+  (Chen et al. 2016 report 5 % error on MNIST this way, with their matching of code values to digits).
 """
 
 from __future__ import annotations
