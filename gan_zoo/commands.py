@@ -272,14 +272,13 @@ def write_sample_files(
     Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
     """
     import shutil
-    import uuid
 
     import numpy as np
     import torch
     from PIL import Image
 
     from gan_zoo.metrics.driver import sample_batches
-    from gan_zoo.outputs import write_atomic
+    from gan_zoo.outputs import temporary_beside, write_atomic
 
     batches, labels, _ = sample_batches(source, num, batch_size, seed, labels=labels)  # labels: written beside
     conditional = labels is not None
@@ -296,8 +295,8 @@ def write_sample_files(
         write_atomic(out, save)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp"  # this run's own; mkdir gives the umask's
-    tmp.mkdir()  # permissions (mkdtemp's 0700 would hide the samples from others on a shared machine)
+    tmp = temporary_beside(out)  # this run's own folder, with the umask's permissions
+    tmp.mkdir()
     try:
         index = 0
         for batch in batches:

@@ -3,8 +3,8 @@
 ``check_writable`` (a folder) and ``check_output_file`` (a file) refuse, before a command trains, loads or
 computes anything, a path it could not write (below a file, read-only, or a folder where a file is named), so
 no run or minutes of sampling and scoring end in a traceback. ``write_atomic``
-writes to ``.<name>.tmp`` beside the target and renames it, so a reader sees the old file or the new one,
-never half of one, and removes the temporary file if the write fails.
+writes to a temporary of its own beside the target (``temporary_beside``) and renames it, so a reader sees the
+old file or the new one, never half of one, and removes the temporary file if the write fails.
 """
 
 from __future__ import annotations
@@ -47,15 +47,20 @@ def check_output_file(path: str | os.PathLike, flag: str) -> Path:
     return path
 
 
+def temporary_beside(path: Path) -> Path:
+    """``.<name>.<random>.tmp`` beside ``path``: a name no other call uses, so two writers of one target never
+    write into the same temporary. Not created here: whoever creates it (a file's ``write``, a folder's ``mkdir``)
+    gives it the umask's permissions (mkstemp's 0600 / mkdtemp's 0700 would hide outputs from others on a shared
+    machine)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """``write(tmp)`` into a temporary file beside ``path`` (its parents are created), then rename it to ``path``.
-    The temporary's name is this call's own (``.<name>.<random>.tmp``): two writers of one path never write into
-    the same temporary, so the file is always one writer's whole output."""
+    The temporary is this call's own (``temporary_beside``), so the file is always one writer's whole output."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a name no other call uses; created by ``write`` itself, so the file gets the umask's permissions (mkstemp's
-    # would be 0600: a sample grid or report others on a shared machine could not read)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = temporary_beside(path)
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -36,7 +36,7 @@ import torch
 from scipy.stats import spearmanr
 
 from gan_zoo.metrics.classifier import classify, load_domain_classifier
-from gan_zoo.metrics.scores import code_accuracy
+from gan_zoo.metrics.scores import code_accuracy, label_accuracy
 from gan_zoo.models.cgan import CGAN
 from gan_zoo.models.infogan import InfoGAN
 
@@ -60,29 +60,28 @@ def image_properties(images: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"ink": mass / (h * w), "slant": mu11 / mu02.clamp_min(1e-8), "width": mu20.sqrt()}
 
 
+def classified_per_value(model, k: int, per_class: int, seed: int, domain: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(labels, predicted classes), each (k * per_class,): ``per_class`` samples of each label value c, drawn with
+    seed + c, judged by the domain classifier."""
+    labels = torch.arange(k).repeat_interleave(per_class)
+    predicted = torch.cat([classify(model.sample(per_class, labels=labels[c * per_class:(c + 1) * per_class],
+                                                 seed=seed + c), domain) for c in range(k)])
+    return labels, predicted
+
+
 def cgan_evidence(path: str, per_class: int, seed: int, domain: str = "mnist") -> dict:
     model = CGAN.load_from_checkpoint(path, map_location="cpu").eval()
-    k = model.num_classes
-    per_class_share, total = [], 0
-    for c in range(k):
-        images = model.sample(per_class, labels=torch.full((per_class,), c), seed=seed + c)
-        hits = int((classify(images, domain) == c).sum())
-        per_class_share.append(hits / per_class)
-        total += hits
+    result = label_accuracy(*classified_per_value(model, model.num_classes, per_class, seed, domain), num_classes=10)
     return {
-        "share_classified_as_requested": total / (k * per_class),
-        "per_class": [round(s, 4) for s in per_class_share],
-        "samples": k * per_class,
+        "share_classified_as_requested": result["accuracy"],
+        "per_class": [round(s, 4) for s in result["per_label"]],
+        "samples": model.num_classes * per_class,
     }
 
 
 def infogan_evidence(path: str, per_class: int, sweep_z: int, sweep: int, seed: int, domain: str = "mnist") -> dict:
     model = InfoGAN.load_from_checkpoint(path, map_location="cpu").eval()
-    k = model.num_categories
-    codes = torch.arange(k).repeat_interleave(per_class)  # per_class samples of each code value, seed + value
-    predicted = torch.cat([classify(model.sample(per_class, labels=codes[c * per_class:(c + 1) * per_class],
-                                                 seed=seed + c), domain) for c in range(k)])
-    matched = code_accuracy(codes, predicted, num_classes=10)
+    matched = code_accuracy(*classified_per_value(model, model.num_categories, per_class, seed, domain), num_classes=10)
     accuracy, mapping, table = matched["accuracy"], matched["code_to_class"], np.array(matched["table"])
 
     values = torch.linspace(-2, 2, sweep)
