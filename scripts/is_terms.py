@@ -12,7 +12,10 @@ mean over 10 splits, a little lower). The two terms separate the causes:
 
 Each row also gives the score with either cause removed: ``IS if balanced`` = exp(log K − E_x H(y|x)) (the same
 samples drawn in equal class shares) and ``IS if as clear as real`` = exp(H(y) − E_x H(y|x) of the real test
-images). The first row scores ``--num-real`` real test images, the ceiling of the classifier.
+images). The first row scores ``--num-real`` real test images, the ceiling of the classifier. A source whose
+samples are not 28×28 (BEGAN's 32×32) is compared with the real images taken through its samples' resizes
+(28 → S → 28, bilinear with antialiasing, as the data module and the FID reference take them), in a row of its
+own: the ceiling a generator trained on resized digits can reach (the round trip blurs the strokes).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from gan_zoo.metrics.classifier import domain_logits
+from gan_zoo.metrics.classifier import domain_logits, resize_square
 from gan_zoo.metrics.reference import load_split
 from gan_zoo.metrics.scores import inception_score_terms
 
@@ -59,13 +62,21 @@ def main(argv: list[str] | None = None) -> None:
 
     real, _ = load_split(args.dataset, "test", limit=args.num_real)
     real_logits = domain_logits(real, args.dataset)
-    real_conditional = inception_score_terms(real_logits)[1]
+    native = real.shape[-1]
+    real_conditional = {native: inception_score_terms(real_logits)[1]}  # sample size -> the real images' E H(y|x)
     print(f"log K = {math.log(real_logits.shape[1]):.3f}; {args.num_samples} samples (seed {args.seed}) per source")
     print("| source | IS (1 split) | H(y) | E H(y|x) | IS if balanced | IS if as clear as real | max p(y|x) > 0.9 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    print(row(f"real test images ({len(real)})", real_logits, real_conditional))
+    print(row(f"real test images ({len(real)})", real_logits, real_conditional[native]))
     for source in args.sources:
-        print(row(source, domain_logits(samples(source, args.num_samples, args.seed), args.dataset), real_conditional))
+        images = samples(source, args.num_samples, args.seed)
+        size = images.shape[-1]
+        if size not in real_conditional:
+            resized_logits = domain_logits(resize_square(real, size), args.dataset)
+            real_conditional[size] = inception_score_terms(resized_logits)[1]
+            name = f"real test images ({len(real)}) via {size}x{size}"
+            print(row(name, resized_logits, real_conditional[size]))
+        print(row(source, domain_logits(images, args.dataset), real_conditional[size]))
 
 
 if __name__ == "__main__":

@@ -527,19 +527,27 @@ def test_is_terms_script_rows_agree_with_the_split_free_score(data_dir, capsys):
     from gan_zoo.metrics.reference import load_split
 
     script = load_script("is_terms")
-    script.main(["dcgan-mnist", "--num-samples", "300", "--num-real", "300"])
+    script.main(["dcgan-mnist", "began-mnist", "--num-samples", "300", "--num-real", "300"])
     rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
-    assert [r[0].strip() for r in rows[1:]] == ["real test images (300)", "dcgan-mnist"]
-    real_conditional = float(rows[1][3])
-    for cells in rows[1:]:
+    assert [r[0].strip() for r in rows[1:]] == [
+        "real test images (300)", "dcgan-mnist", "real test images (300) via 32x32", "began-mnist"]
+    # a source is compared with the real row above it: 28x28 DCGAN samples with the untouched digits, BEGAN's
+    # 32x32 samples with the digits taken 28 -> 32 -> 28
+    real_conditional = {1: float(rows[1][3]), 2: float(rows[1][3]), 3: float(rows[3][3]), 4: float(rows[3][3])}
+    for i, cells in enumerate(rows[1:], start=1):
         score, marginal, conditional, balanced, clear = (float(c) for c in cells[1:6])
         assert score == pytest.approx(math.exp(marginal - conditional), abs=0.02)
         assert balanced == pytest.approx(math.exp(math.log(10) - conditional), abs=0.02)
-        assert clear == pytest.approx(math.exp(marginal - real_conditional), abs=0.02)
+        assert clear == pytest.approx(math.exp(marginal - real_conditional[i]), abs=0.02)
     real, _ = load_split("mnist", "test", limit=300)
+    up = torch.nn.functional.interpolate(real.float(), size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
+    down = torch.nn.functional.interpolate(up, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
     with torch.no_grad():
         logits = cached_domain_classifier("mnist")(to_domain_input(real))
+        round_trip_logits = cached_domain_classifier("mnist")(down)
     assert float(rows[1][1]) == pytest.approx(inception_score(logits, splits=1)[0], abs=0.006)
+    assert float(rows[3][1]) == pytest.approx(inception_score(round_trip_logits, splits=1)[0], abs=0.006)
+    assert float(rows[3][3]) > float(rows[1][3])  # the round trip blurs: the classifier is less sure
 
 
 def test_scoring_during_training_leaves_the_training_noise_alone(data_dir, tmp_path):

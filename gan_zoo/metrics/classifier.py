@@ -119,10 +119,16 @@ def to_domain_input(images: Tensor) -> Tensor:
             f"the MNIST-family metrics need grayscale images (N, 1, H, W), got shape {tuple(images.shape)}; "
             "train on MNIST/Fashion-MNIST or use the Inception metrics for colour images"
         )
-    x = images.float()
-    if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
-    return x
+    return resize_square(images.float(), INPUT_SIZE)
+
+
+def resize_square(images: Tensor, size: int) -> Tensor:
+    """Images (N, C, H, W) -> (N, C, size, size), bilinear with antialiasing (the data modules' ``Resize``);
+    returned as they are when already that size. Real images take this path to the samples' size before a
+    metric compares them, so both reach the extractor through the same resizes."""
+    if images.shape[-2:] == (size, size):
+        return images
+    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
 
 @lru_cache(maxsize=4)

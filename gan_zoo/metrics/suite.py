@@ -33,11 +33,11 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 import torchmetrics
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.metrics.classifier import resize_square
 from gan_zoo.metrics.extractors import DomainExtractor, Extractor, FidHelperInceptionBackbone, InceptionExtractor
 from gan_zoo.metrics.protocol import MetricResult, Protocol
 from gan_zoo.metrics.reference import DomainName
@@ -306,8 +306,7 @@ class MetricSuite:
         for batch in _batches(real, self.batch_size):
             if match_size is not None and tuple(batch.shape[-2:]) != (match_size, match_size):
                 resized_from = tuple(batch.shape[-2:])
-                batch = F.interpolate(batch.float(), size=(match_size, match_size), mode="bilinear",
-                                      antialias=True, align_corners=False)
+                batch = resize_square(batch.float(), match_size)
             batch = batch.to(self.device)
             n += len(batch)
             for name, fid in self.fids.items():
