@@ -21,11 +21,10 @@ import argparse
 import sys
 
 import torch
-import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from gan_zoo.hub import load_gan_checkpoint
-from gan_zoo.metrics.classifier import classify
+from gan_zoo.metrics.classifier import classify, resize_square
 from gan_zoo.metrics.reference import load_split
 
 
@@ -43,7 +42,7 @@ def report(ckpt: str, dataset: str, num_samples: int, num_real: int, seed: int) 
     model = load_gan_checkpoint(ckpt).eval()
     size = model.generator.image_shape[-1]
     real, labels = load_split(dataset, "test", limit=num_real)  # (N, 1, 28, 28) in [-1, 1]
-    real = F.interpolate(real, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    real = resize_square(real, size)  # as the data module and the FID reference take them
     fake = model.sample(num_samples, seed=seed)  # (M, 1, size, size)
     fake_labels = classify(fake, dataset)
     real_energy, fake_energy = energies(model, real), energies(model, fake)

@@ -57,7 +57,7 @@ Deviations from the paper:
   image scores 0.26; it started falling only after ~1,500 G updates in seed 1); with Xavier init L(x) fell
   from the start (0.062 / 0.061 at the end, seeds 0 / 1) and M_global fell. Init alone does not cure the
   MNIST collapse onto "1"; the defaults γ = 0.5, λ_k = 0.001 stay the paper's, and ``configs/began/mnist.yaml``
-  and ``fashion_mnist.yaml`` depart from them (γ = 1.0, λ_k = 0.01) for the reason and with the measurements in its header and in
+  and ``fashion_mnist.yaml`` depart from them (γ = 1.0, λ_k = 0.01) for the reason and with the measurements in their headers and in
   docs/studies.md ("BEGAN on MNIST").
 
 What limits diversity on MNIST is the objective's equilibrium, not the update: where D cannot tell a class's
