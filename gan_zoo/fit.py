@@ -151,10 +151,26 @@ def summarize_parse_error(message: str) -> str:
     """jsonargparse's multi-line parse error -> one line: the key and the innermost reason.
 
     E.g. 'Parser key "model": ... Union subtypes ... - Problem with given class_path ...: Option 'n_critics'
-    is not accepted ...' -> '--model: Option 'n_critics' is not accepted'.
+    is not accepted ...' -> '--model: Option 'n_critics' is not accepted'; a nested option is named down to the
+    innermost key ('--model.init_args.g_lr_scheduler.milestones: Expected ...').
     """
     lines = [line.strip().lstrip("- ").strip() for line in message.splitlines() if line.strip()]
+    # A factory argument's (optimizer, schedule) reason is prefixed with its whole typing.Callable[...] signature.
+    lines = [re.sub(r"^Type typing\.Callable\[.*? expects a function or a callable class: ", "", line) for line in lines]
+    lines = [re.sub(r"\. Got value: Namespace\(.*$", "", line) for line in lines]  # the parsed object, repeated
     key = re.match(r'Parser key "([^"]+)"', lines[0]) if lines else None
+    # The nested keys down to the innermost one (each indented deeper than the last): model > g_lr_scheduler >
+    # milestones names the option as --model.init_args.g_lr_scheduler.milestones.
+    chain, depth = [], -1
+    for raw in message.splitlines():
+        found = re.search(r'Parser key "([^"]+)"', raw)
+        indent = len(raw) - len(raw.lstrip(" -"))
+        if found and indent > depth:
+            chain.append(found.group(1))
+            depth = indent
+    name = key.group(1) if key else None
+    if name and len(chain) > 1 and chain[0] == name:
+        name = f"{name}.init_args.{'.'.join(chain[1:])}"
     noise = ("Parser key", "Does not validate against any of the Union", "Subtypes:", "Errors:",
              "Expected a <class 'NoneType'>", "Given value", "Problem with given class_path", "Expected a path but")
     reasons = [line for line in lines if not line.startswith(noise)] or lines[1:] or lines
@@ -162,7 +178,11 @@ def summarize_parse_error(message: str) -> str:
     if "class_path='torch.optim.Optimizer'" in message:  # an optimizer's option given before (without) its class
         reason = ("an optimizer option needs the optimizer's class first, e.g. --model.init_args.g_optimizer "
                   "torch.optim.Adam --model.init_args.g_optimizer.lr 1e-4 (likewise d_optimizer)")
-    return f"--{key.group(1)}: {reason}" if key else reason
+    elif "class_path='typing.Union'" in message and "lr_scheduler" in message:  # likewise a schedule's option
+        reason = ("a learning-rate schedule option needs the schedule's class first, e.g. --model.init_args."
+                  "g_lr_scheduler torch.optim.lr_scheduler.MultiStepLR --model.init_args.g_lr_scheduler.milestones "
+                  "[10000] (likewise d_lr_scheduler)")
+    return f"--{name}: {reason}" if name else reason
 
 
 class GanZooArgumentParser(LightningArgumentParser):

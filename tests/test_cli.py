@@ -150,7 +150,7 @@ def test_model_help_lists_gan_zoo_nets_not_every_torch_module(capsys):
     out = capsys.readouterr().out
     assert "--model.gp_weight" in out and "gan_zoo.nets.DCGANCritic" in out
     assert "torch.nn.Linear" not in out and "torchvision" not in out
-    assert len(out.splitlines()) < 150  # 1,439 lines when every nn.Module subclass was listed
+    assert len(out.splitlines()) < 200  # 1,439 lines when every nn.Module subclass was listed (158 with the lr schedules)
 
 
 def test_fit_help_leads_with_what_a_user_sets(capsys):

@@ -151,6 +151,11 @@ def test_nothing_logs_python_numbers_per_batch(name, tmp_path, monkeypatch):
 GUARDED_CASES = {name: (name, {}) for name in list_models() if name != "progan"} | {
     "progan": ("progan", {"stabilize_images": 4, "fade_in_images": 200}),
     "began_lr_decay": ("began", {"lr_decay_patience": 1}),  # Sec. 4.1's decay on plateau, due almost every step
+    # learning-rate schedules stepped after every update, with a milestone inside the guarded batches (3-15)
+    "lr_schedules": ("wgan_gp", {
+        "g_lr_scheduler": {"class_path": "torch.optim.lr_scheduler.MultiStepLR", "init_args": {"milestones": [2]}},
+        "d_lr_scheduler": {"class_path": "torch.optim.lr_scheduler.StepLR", "init_args": {"step_size": 5}},
+    }),
 }
 GUARD_FROM_BATCH = 3  # after warm-up (cuDNN autotuning, lazy allocations, the first log)
 
@@ -217,6 +222,11 @@ def test_guarded_cases_reach_the_paths_they_guard(tmp_path):
     model, _ = fit_guarded_case("began_lr_decay", tmp_path / "began", "cpu")
     assert model.num_d_updates == 16
     assert model._lr_decays_applied > 0 and int(model.lr_decays_applied) == model._lr_decays_applied
+
+    model, _ = fit_guarded_case("lr_schedules", tmp_path / "lr_schedules", "cpu")  # WGAN-GP: 5 D steps per G step
+    assert (model.num_d_updates, model.num_g_updates) == (16, 3)
+    g_lr, d_lr = (optimizer.param_groups[0]["lr"] for optimizer in model.trainer.optimizers)
+    assert g_lr == pytest.approx(1e-5) and d_lr == pytest.approx(1e-7)  # WGAN-GP's 1e-4: G past 2, D past 5 and 15
 
 
 def test_sync_free_ema_update_matches_averaged_model_bitwise():

@@ -41,6 +41,11 @@ generator.** The EMA is ``AveragedModel(use_buffers=True)``, which averages G's 
 parameters; an integer buffer averaged with decay truncates (a stage counter going 0 → 1 stays 0 in the EMA
 copy). Keep such state on the ``GANModule`` (or derive it from its buffers) and pass it into G's forward.
 
+Learning-rate schedules (``g_lr_scheduler`` / ``d_lr_scheduler``: any ``torch.optim.lr_scheduler`` class
+built on that net's optimizer) step once after every update of *their* net, so their unit is that net's
+updates (``g_updates`` / ``d_updates``), not Lightning's ``global_step``, and not epochs. Lightning saves
+and restores their state with the optimizers'; with manual optimization it never steps them itself.
+
 Units: with manual optimization Lightning's ``global_step`` counts the steps of *both* optimizers, so
 ``trainer.max_steps`` = d_updates + g_updates, not generator iterations: with n_critic = 1,
 ``max_steps: 2000`` is 1000 batches.
@@ -61,8 +66,9 @@ from typing import Any, Callable, Iterable, Iterator, Union
 
 import lightning as L
 import torch
-from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_zoo.models.host_copies import HostCopies
@@ -85,7 +91,8 @@ FINAL_METHODS = {
     "on_fit_start": "on_gan_fit_start()",
     "on_save_checkpoint": "buffers (saved with the state dict)",
     "on_load_checkpoint": "buffers (restored with the state dict)",
-    "configure_optimizers": "g_optimizer / d_optimizer arguments or default_g_optimizer / default_d_optimizer",
+    "configure_optimizers": "g_optimizer / d_optimizer (and g_lr_scheduler / d_lr_scheduler) arguments or "
+    "default_g_optimizer / default_d_optimizer",
     "optimizer_step_on": "d_loss / g_loss",
     "trainable_only_by": "the optimizers' param groups (what each optimizer holds is what it trains)",
     "d_update": "d_loss and after_d_step(stats)",
@@ -207,6 +214,10 @@ class GANModule(L.LightningModule):
         latent_prior: distribution of z.
         ema_decay: if set, keep an exponential moving average of G's weights (and buffers) with this
             decay, updated after every G step; ``sample`` then uses it by default.
+        g_lr_scheduler: learning-rate schedule factory for G's optimizer (e.g. ``MultiStepLR`` with
+            ``milestones`` in G updates); stepped after every G update. ``None``: a constant rate.
+        d_lr_scheduler: the same for D's optimizer, in D updates. ``ReduceLROnPlateau`` is refused for both:
+            it needs a measured value on the host every step (a host-device sync).
 
     Variants forward these with ``super().__init__(**kwargs)`` (jsonargparse reads the base signature
     through it, so ``--help`` and configs still see typed arguments); a variant whose paper changes a
@@ -241,6 +252,8 @@ class GANModule(L.LightningModule):
         n_critic: int = 1,
         latent_prior: LatentPrior = "normal",
         ema_decay: float | None = None,
+        g_lr_scheduler: LRSchedulerCallable | None = None,
+        d_lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # the variant's values win (WGAN's n_critic = 5 even if not passed on)
@@ -254,6 +267,9 @@ class GANModule(L.LightningModule):
         self.discriminator = discriminator
         self.g_optimizer_factory = g_optimizer or self.default_g_optimizer
         self.d_optimizer_factory = d_optimizer or self.default_d_optimizer
+        self.lr_scheduler_factories = (g_lr_scheduler, d_lr_scheduler)  # (G, D), the optimizers' order
+        # The schedulers Lightning holds for this fit, per optimizer (G, D); found in on_fit_start.
+        self._lr_schedulers_of: tuple[list[Any], list[Any]] = ([], [])
         self.register_buffer("d_updates", torch.zeros((), dtype=torch.long))
         self.register_buffer("g_updates", torch.zeros((), dtype=torch.long))
         self.register_buffer("critic_streak", torch.zeros((), dtype=torch.long))  # D steps since last G step
@@ -389,6 +405,13 @@ class GANModule(L.LightningModule):
         # RNG by the rank (data sharding uses the sampler's own seed and is unaffected).
         if self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
+        # Lightning built the optimizers and schedulers from configure_optimizers (and restores their state into
+        # these same objects on a resume): pair each scheduler with its optimizer, (G, D).
+        configs = self.trainer.lr_scheduler_configs
+        self._lr_schedulers_of = tuple(
+            [config.scheduler for config in configs if config.scheduler.optimizer is optimizer]
+            for optimizer in self.trainer.optimizers
+        )
         self.on_gan_fit_start()
 
     @staticmethod
@@ -429,12 +452,24 @@ class GANModule(L.LightningModule):
             ):
                 self.hparams[key] = value
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        # Fixed order (G, D) for every model.
-        return [
+    def configure_optimizers(self) -> Any:
+        # Fixed order (G, D) for every model; a schedule per optimizer where one is given.
+        optimizers = [
             self.g_optimizer_factory(self.generator.parameters()),
             self.d_optimizer_factory(self.discriminator.parameters()),
         ]
+        schedulers = []
+        for net, optimizer, factory in zip(("g", "d"), optimizers, self.lr_scheduler_factories):
+            if factory is None:
+                continue
+            scheduler = factory(optimizer)
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"{net}_lr_scheduler: ReduceLROnPlateau needs a measured value on the host every step (a "
+                    "host-device sync); use a fixed schedule such as torch.optim.lr_scheduler.MultiStepLR"
+                )
+            schedulers.append({"scheduler": scheduler, "interval": "step", "name": f"{net}_lr"})
+        return (optimizers, schedulers) if schedulers else optimizers
 
     # ------------------------------------------------------------------ the loop
     @staticmethod
@@ -518,8 +553,11 @@ class GANModule(L.LightningModule):
         return loss.detach(), stats
 
     def d_update(self, loss_fn: Callable[[], LossOutput]) -> StepStats:
-        """One D step with its bookkeeping: counters, logging, ``after_d_step(stats)``. Returns the stats."""
+        """One D step with its bookkeeping: D's schedule, counters, logging, ``after_d_step(stats)``. Returns the
+        stats."""
         loss, stats = self.optimizer_step_on(self.optimizers()[1], loss_fn)
+        for scheduler in self._lr_schedulers_of[1]:
+            scheduler.step()  # host arithmetic on the rates; counts D updates
         stats = {"d_loss": loss, **stats}
         self.num_d_updates += 1
         self._critic_streak += 1
@@ -534,8 +572,10 @@ class GANModule(L.LightningModule):
         return self._critic_streak >= self.critic_steps()
 
     def g_update(self, loss_fn: Callable[[], LossOutput]) -> StepStats:
-        """One G step with its bookkeeping: counters, EMA, logging, ``after_g_step(stats)``."""
+        """One G step with its bookkeeping: G's schedule, counters, EMA, logging, ``after_g_step(stats)``."""
         loss, stats = self.optimizer_step_on(self.optimizers()[0], loss_fn)
+        for scheduler in self._lr_schedulers_of[0]:
+            scheduler.step()  # counts G updates
         stats = {"g_loss": loss, **stats}
         self.num_g_updates += 1
         self._critic_streak = 0
