@@ -15,7 +15,8 @@
   ``--compile.*`` (``CompileNets``: opt-in ``torch.compile`` of the nets, off by default), ``--channels_last.enabled``
   (``ChannelsLast``: opt-in channels-last layout of the convolution weights, off by default).
 * ``--optimizer``/``--lr_scheduler`` are removed: the models own two optimizers (G, D), set with
-  ``--model.g_optimizer`` / ``--model.d_optimizer``.
+  ``--model.g_optimizer`` / ``--model.d_optimizer``, and a learning-rate schedule for each,
+  ``--model.g_lr_scheduler`` / ``--model.d_lr_scheduler`` (stepped per update of that net).
 * Every run writes into its own folder (``<save_dir>/<name>/<version>`` for loggers such as W&B), so an
   identical second run never collides with the first.
 * ``--weights_from`` (fit only) starts a new run from a checkpoint's or a pretrained generator's weights with
@@ -110,6 +111,8 @@ Train a GAN. What you usually set:
   --data.batch_size N, --data.data_dir DIR   (or set $GAN_ZOO_DATA)
   --model.init_args.n_critic N        D steps per G step (model options: --model.help CLASS)
   --model.init_args.g_optimizer torch.optim.Adam --model.init_args.g_optimizer.lr 1e-4   (d_optimizer alike)
+  --model.init_args.g_lr_scheduler torch.optim.lr_scheduler.MultiStepLR --model.init_args.g_lr_scheduler.milestones [N]
+                                      a schedule in G updates (d_lr_scheduler alike, in D updates)
   --sample_grid.every_n_g_steps N     PNG grids of samples; --checkpoint.every_n_train_steps N
   --ckpt_path PATH                    resume a run from its last.ckpt (same config)
   --print_config                      show the merged config and exit
