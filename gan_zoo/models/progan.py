@@ -114,6 +114,13 @@ class ProGAN(GANModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(ema_decay=ema_decay, **kwargs)
+        if any(factory is not None for factory in self.lr_scheduler_factories):
+            # ProgressiveGrowing sets every param group's rate before each batch (learning_rates or the factory's
+            # lr), so a schedule's rates would be overwritten unseen.
+            raise GanZooError(
+                "ProGAN sets its learning rates per resolution: use --model.init_args.learning_rates "
+                "(resolution -> lr) instead of g_lr_scheduler / d_lr_scheduler"
+            )
         g, d = self.generator, self.discriminator
         if getattr(g, "num_stages", None) is None or getattr(d, "num_stages", None) is None:
             raise GanZooError(
