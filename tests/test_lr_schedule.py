@@ -91,3 +91,26 @@ def test_a_resumed_run_continues_the_schedule(tmp_path, monkeypatch):
     g_opt, d_opt = second.trainer.optimizers
     assert int(second.model.g_updates) == 6
     assert g_opt.param_groups[0]["lr"] == pytest.approx(LR / 2) and d_opt.param_groups[0]["lr"] == pytest.approx(LR)
+
+
+def test_lightnings_learning_rate_monitor_logs_both_rates(tmp_path):
+    """A user adds ``--trainer.callbacks+=LearningRateMonitor``: it finds the two schedules under their names
+    (``g_lr``, ``d_lr``) and logs the rate in force at each batch's start (G: halved after its 2nd update)."""
+    import csv
+
+    from lightning.pytorch.callbacks import LearningRateMonitor
+    from lightning.pytorch.loggers import CSVLogger
+
+    model = instantiate_from_config(DCGAN, model_config(
+        "dcgan", **NETS,
+        g_lr_scheduler={"class_path": "torch.optim.lr_scheduler.MultiStepLR", "init_args": {"milestones": [2], "gamma": 0.5}},
+        d_lr_scheduler={"class_path": "torch.optim.lr_scheduler.StepLR", "init_args": {"step_size": 100}},
+    ))
+    trainer = tiny_trainer(tmp_path, max_epochs=1, logger=CSVLogger(tmp_path, name="lr"),
+                           callbacks=[LearningRateMonitor(logging_interval="step")])
+    trainer.fit(model, random_loader((1, 28, 28), n=40))  # 5 batches
+    rows = list(csv.DictReader(open(Path(trainer.logger.log_dir) / "metrics.csv")))
+    g_rates = [float(r["g_lr"]) for r in rows if r.get("g_lr")]
+    d_rates = [float(r["d_lr"]) for r in rows if r.get("d_lr")]
+    assert g_rates == pytest.approx([LR, LR, LR / 2, LR / 2, LR / 2])  # after 0, 1, 2, 3, 4 G updates
+    assert d_rates == pytest.approx([LR] * 5)
