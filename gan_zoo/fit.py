@@ -161,19 +161,16 @@ def summarize_parse_error(message: str) -> str:
     # A factory argument's (optimizer, schedule) reason is prefixed with its whole typing.Callable[...] signature.
     lines = [re.sub(r"^Type typing\.Callable\[.*? expects a function or a callable class: ", "", line) for line in lines]
     lines = [re.sub(r"\. Got value: Namespace\(.*$", "", line) for line in lines]  # the parsed object, repeated
-    key = re.match(r'Parser key "([^"]+)"', lines[0]) if lines else None
-    # The nested keys down to the innermost one (each indented deeper than the last): model > g_lr_scheduler >
-    # milestones names the option as --model.init_args.g_lr_scheduler.milestones.
+    # The key the message opens with, then the nested keys down to the innermost one (each indented deeper than
+    # the last): model > g_lr_scheduler > milestones names the option --model.init_args.g_lr_scheduler.milestones.
     chain, depth = [], -1
-    for raw in message.splitlines():
+    for raw in message.splitlines() if lines and lines[0].startswith("Parser key") else []:
         found = re.search(r'Parser key "([^"]+)"', raw)
         indent = len(raw) - len(raw.lstrip(" -"))
         if found and indent > depth:
             chain.append(found.group(1))
             depth = indent
-    name = key.group(1) if key else None
-    if name and len(chain) > 1 and chain[0] == name:
-        name = f"{name}.init_args.{'.'.join(chain[1:])}"
+    name = ".init_args.".join(chain[:2]) + "".join(f".{k}" for k in chain[2:]) if chain else None
     noise = ("Parser key", "Does not validate against any of the Union", "Subtypes:", "Errors:",
              "Expected a <class 'NoneType'>", "Given value", "Problem with given class_path", "Expected a path but")
     reasons = [line for line in lines if not line.startswith(noise)] or lines[1:] or lines

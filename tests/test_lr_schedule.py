@@ -15,15 +15,10 @@ import lightning as L
 import pytest
 import torch
 
+from gan_zoo import create_model
 from gan_zoo.cli import cli_main
-from gan_zoo.models import DCGAN
-from gan_zoo.registry import instantiate_from_config, model_config
 from helpers import DIGITS, random_loader, tiny_trainer
 
-NETS = {
-    "generator": {"init_args": {"latent_dim": 8, "image_shape": [1, 28, 28], "base_channels": 4}},
-    "discriminator": {"init_args": {"image_shape": [1, 28, 28], "base_channels": 4}},
-}
 LR = 2e-4  # DCGAN's default rate for both nets
 
 
@@ -40,14 +35,15 @@ class RecordRates(L.Callback):
 
 
 def test_each_schedule_counts_the_updates_of_its_own_net(tmp_path):
-    model = instantiate_from_config(DCGAN, model_config(
-        "dcgan", **NETS, n_critic=2,
+    model = create_model(
+        "dcgan", tiny=True, n_critic=2,
         g_lr_scheduler={"class_path": "torch.optim.lr_scheduler.MultiStepLR",
                         "init_args": {"milestones": [2, 3], "gamma": 0.5}},
         d_lr_scheduler={"class_path": "torch.optim.lr_scheduler.StepLR", "init_args": {"step_size": 3, "gamma": 0.1}},
-    ))
+    )
     recorder = RecordRates()
-    tiny_trainer(tmp_path, max_epochs=1, callbacks=[recorder]).fit(model, random_loader((1, 28, 28), n=80))
+    loader = random_loader(tuple(model.generator.image_shape), n=80)
+    tiny_trainer(tmp_path, max_epochs=1, callbacks=[recorder]).fit(model, loader)
     assert [(d, g) for d, g, _, _ in recorder.rows] == [(b, b // 2) for b in range(1, 11)]  # n_critic 2: G every 2nd
     for d, g, g_lr, d_lr in recorder.rows:
         assert g_lr == pytest.approx(LR * 0.5 ** sum(m <= g for m in (2, 3)), rel=1e-12), (d, g)
@@ -59,16 +55,16 @@ def test_the_step_after_a_milestone_moves_the_weights_by_the_lower_rate(tmp_path
     """Adam's first step moves every weight by about lr (|m̂ / sqrt(v̂)| = 1): with a milestone at 1 and γ = 0.01 the
     second G step must move G's weights ~100x less than the first (a schedule stepped before the update, or not at
     all, gives ~1x)."""
-    model = instantiate_from_config(DCGAN, model_config(
-        "dcgan", **NETS, g_lr_scheduler={"class_path": "torch.optim.lr_scheduler.MultiStepLR",
-                                         "init_args": {"milestones": [1], "gamma": 0.01}}))
+    model = create_model("dcgan", tiny=True, g_lr_scheduler={"class_path": "torch.optim.lr_scheduler.MultiStepLR",
+                                                             "init_args": {"milestones": [1], "gamma": 0.01}})
     weights = [torch.cat([p.detach().flatten().clone() for p in model.generator.parameters()])]
 
     class Snap(L.Callback):
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
             weights.append(torch.cat([p.detach().flatten().clone() for p in pl_module.generator.parameters()]))
 
-    tiny_trainer(tmp_path, max_steps=4, callbacks=[Snap()]).fit(model, random_loader((1, 28, 28), n=16))
+    loader = random_loader(tuple(model.generator.image_shape), n=16)
+    tiny_trainer(tmp_path, max_steps=4, callbacks=[Snap()]).fit(model, loader)
     first, second = (weights[1] - weights[0]).abs().median(), (weights[2] - weights[1]).abs().median()
     assert first == pytest.approx(LR, rel=0.05)
     assert second < first / 20
@@ -101,14 +97,14 @@ def test_lightnings_learning_rate_monitor_logs_both_rates(tmp_path):
     from lightning.pytorch.callbacks import LearningRateMonitor
     from lightning.pytorch.loggers import CSVLogger
 
-    model = instantiate_from_config(DCGAN, model_config(
-        "dcgan", **NETS,
+    model = create_model(
+        "dcgan", tiny=True,
         g_lr_scheduler={"class_path": "torch.optim.lr_scheduler.MultiStepLR", "init_args": {"milestones": [2], "gamma": 0.5}},
         d_lr_scheduler={"class_path": "torch.optim.lr_scheduler.StepLR", "init_args": {"step_size": 100}},
-    ))
+    )
     trainer = tiny_trainer(tmp_path, max_epochs=1, logger=CSVLogger(tmp_path, name="lr"),
                            callbacks=[LearningRateMonitor(logging_interval="step")])
-    trainer.fit(model, random_loader((1, 28, 28), n=40))  # 5 batches
+    trainer.fit(model, random_loader(tuple(model.generator.image_shape), n=40))  # 5 batches
     rows = list(csv.DictReader(open(Path(trainer.logger.log_dir) / "metrics.csv")))
     g_rates = [float(r["g_lr"]) for r in rows if r.get("g_lr")]
     d_rates = [float(r["d_lr"]) for r in rows if r.get("d_lr")]

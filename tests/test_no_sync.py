@@ -226,7 +226,7 @@ def test_guarded_cases_reach_the_paths_they_guard(tmp_path):
     model, _ = fit_guarded_case("lr_schedules", tmp_path / "lr_schedules", "cpu")  # WGAN-GP: 5 D steps per G step
     assert (model.num_d_updates, model.num_g_updates) == (16, 3)
     g_lr, d_lr = (optimizer.param_groups[0]["lr"] for optimizer in model.trainer.optimizers)
-    assert g_lr == pytest.approx(1e-5) and d_lr == pytest.approx(1e-7)  # WGAN-GP's 1e-4: G past 2, D past 5 and 15
+    assert g_lr == pytest.approx(1e-5) and d_lr == pytest.approx(1e-7)  # WGAN-GP's 1e-4: G past 2; D past 5, 10 and 15
 
 
 def test_sync_free_ema_update_matches_averaged_model_bitwise():
