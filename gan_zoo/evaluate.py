@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0,
                    help="batch i of samples is drawn with seed + i; also orders the IS splits (--samples too)")
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--center-crop", type=int, default=None, metavar="S",
+                   help="score the central SxS pixels of each sample: for generators trained on padded images "
+                        "(data image_fit: pad), e.g. 28 for MNIST padded to 32; real images are then not resized")
     ema = p.add_mutually_exclusive_group()
     ema.add_argument("--ema", dest="use_ema", action="store_true", default=None, help="sample from the EMA generator")
     ema.add_argument("--no-ema", dest="use_ema", action="store_false", help="sample from the raw generator")
@@ -109,8 +112,8 @@ def format_table(results: dict[str, MetricResult]) -> str:
 def evaluate_main(args: list[str] | None = None) -> dict:
     """Run ``gan-zoo evaluate`` in-process; returns the report dict (also written as JSON)."""
     ns = build_parser().parse_args(args)
-    for flag in ("num_samples", "num_real", "is_splits", "batch_size"):
-        if getattr(ns, flag) < 1:
+    for flag in ("num_samples", "num_real", "is_splits", "batch_size", "center_crop"):
+        if getattr(ns, flag) is not None and getattr(ns, flag) < 1:
             raise GanZooError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(ns, flag)}")
     if any(METRIC_REGISTRY[m].uses_splits for m in ns.metrics) and ns.num_samples < ns.is_splits:
         raise GanZooError(f"--num-samples {ns.num_samples} is smaller than --is-splits {ns.is_splits}; raise it")
@@ -137,7 +140,7 @@ def evaluate_main(args: list[str] | None = None) -> dict:
         "labels": model.labels, "labels_note": f"stored with the samples in {ns.samples}"}
     results = score_generator(
         model, suite, num_samples=ns.num_samples, batch_size=ns.batch_size, seed=ns.seed, source=source,
-        reference=reference, use_ema=ns.use_ema, **file_labels,
+        reference=reference, use_ema=ns.use_ema, center_crop=ns.center_crop, **file_labels,
     )
     print(format_table(results))
     for name, result in results.items():

@@ -1,6 +1,7 @@
 """Why a domain Inception Score is low: uneven classes or ambiguous samples.
 
     python scripts/is_terms.py SOURCE [SOURCE ...] [--dataset mnist] [--num-samples 5000] [--num-real 5000] [--seed 0]
+                               [--center-crop S]
 
 SOURCE is a training checkpoint (``.ckpt``, sampled as ``gan-zoo evaluate --ckpt`` samples it by default) or a
 pretrained generator (a name from ``gan-zoo pretrained``, or an exported folder). With p(y|x) from the shipped
@@ -16,6 +17,8 @@ images). The first row scores ``--num-real`` real test images, the ceiling of th
 samples are not 28×28 (BEGAN's 32×32) is compared with the real images taken through its samples' resizes
 (28 → S → 28, bilinear with antialiasing, as the data module and the FID reference take them), in a row of its
 own: the ceiling a generator trained on resized digits can reach (the round trip blurs the strokes).
+``--center-crop S`` scores the central SxS pixels of each sample instead (a generator trained on padded digits,
+data ``image_fit: pad``), as ``gan-zoo evaluate --center-crop S``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num-samples", type=int, default=5000)
     parser.add_argument("--num-real", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--center-crop", type=int, default=None, metavar="S",
+                        help="score the central SxS pixels of each sample (generators trained on padded images)")
     args = parser.parse_args(argv)
 
     real, _ = load_split(args.dataset, "test", limit=args.num_real)
@@ -70,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     print(row(f"real test images ({len(real)})", real_logits, real_conditional[native]))
     for source in args.sources:
         images = samples(source, args.num_samples, args.seed)
+        if args.center_crop is not None:
+            top, left = (images.shape[-2] - args.center_crop) // 2, (images.shape[-1] - args.center_crop) // 2
+            images = images[..., top:top + args.center_crop, left:left + args.center_crop]
         size = images.shape[-1]
         if size not in real_conditional:
             resized_logits = domain_logits(resize_square(real, size), args.dataset)

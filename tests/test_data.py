@@ -52,6 +52,32 @@ def test_resize_option(data_dir):
     assert x.shape == (4, 1, 32, 32) and dm.image_shape == (1, 32, 32)
 
 
+def test_pad_option_centres_the_unchanged_digits_on_a_black_canvas(data_dir):
+    # Independent: the idx bytes of the first images, scaled to [-1, 1], with two rows/columns of -1 on each side.
+    raw = (data_dir / "MNIST" / "raw" / "train-images-idx3-ubyte").read_bytes()[16 : 16 + 8 * 784]
+    digits = torch.tensor(list(raw), dtype=torch.float32).view(8, 1, 28, 28) / 255 * 2 - 1
+    expected = torch.full((8, 1, 32, 32), -1.0)
+    expected[:, :, 2:30, 2:30] = digits
+    for in_memory in (True, False):  # the device tensors and the per-sample PIL path give the same pixels
+        dm = MNISTDataModule(data_dir=str(data_dir), image_size=32, image_fit="pad", batch_size=8, download=False,
+                             limit_samples=8, in_memory=in_memory)
+        dm.setup("fit")
+        if in_memory:
+            images, _ = dm.train_tensors()
+            got = images.float() / 255 * 2 - 1
+        else:
+            got = torch.stack([dm.train_set[i][0] for i in range(8)])
+        assert dm.image_shape == (1, 32, 32)
+        assert torch.allclose(got, expected, atol=1e-6), in_memory
+    resized = MNISTDataModule(data_dir=str(data_dir), image_size=32, download=False, limit_samples=8)
+    resized.setup("fit")
+    assert not torch.equal(resized.train_tensors()[0].float() / 255 * 2 - 1, expected)  # the default still resizes
+    with pytest.raises(GanZooError, match="image_size >= 28"):
+        MNISTDataModule(data_dir=str(data_dir), image_size=16, image_fit="pad")
+    with pytest.raises(GanZooError, match="image_fit 'crop'"):
+        MNISTDataModule(data_dir=str(data_dir), image_size=32, image_fit="crop")
+
+
 def test_missing_files_name_folder_and_files(tmp_path):
     dm = MNISTDataModule(data_dir=str(tmp_path), download=False)
     with pytest.raises(DatasetNotFoundError) as info:

@@ -316,6 +316,45 @@ def test_resized_samples_are_compared_with_equally_resized_real_images(mnist_tes
         domain_fid(x.expand(-1, 3, -1, -1), x)
 
 
+class _PaddedDigits:
+    """A ``Sampler`` that hands out real digits padded 28 -> 32 with -1, as a generator trained on
+    ``image_fit: pad`` data draws them: the central 28x28 are the digits themselves."""
+
+    def __init__(self, digits: torch.Tensor) -> None:
+        self.images = torch.nn.functional.pad(digits, (2, 2, 2, 2), value=-1.0)
+        self.generator = nn.Module()
+        self.offset = 0
+
+    def sample(self, n: int, labels=None, seed=None) -> torch.Tensor:
+        batch = self.images[self.offset:self.offset + n]
+        self.offset += n
+        return batch
+
+
+def test_center_crop_scores_padded_samples_as_the_digits_they_hold(mnist_test):
+    from gan_zoo.metrics.driver import score_generator
+
+    x = mnist_test[0][:1000]
+
+    def score(crop):
+        suite = MetricSuite(["domain_fid", "domain_is"], domain="mnist")
+        return score_generator(_PaddedDigits(x), suite, num_samples=1000, batch_size=300, seed=0, source="padded",
+                               reference=lambda: (x, "mnist:test[:1000]"), center_crop=crop)
+
+    cropped, uncropped = score(28), score(None)
+    plain = domain_inception_score(x, splits=10, seed=0).value  # the digits scored directly, in the same split order
+    print(f"\ndomain FID of padded digits: center-cropped {cropped['domain_fid'].value:.2e}, "
+          f"resized whole {uncropped['domain_fid'].value:.2f}")
+    assert abs(cropped["domain_fid"].value) < 1e-4  # the crop gives back exactly the reference images
+    assert cropped["domain_is"].value == pytest.approx(plain, rel=1e-5)
+    assert uncropped["domain_fid"].value > 1.0  # without it the border shrinks every digit by 28/32
+    notes = cropped["domain_fid"].protocol.notes
+    assert notes["center_crop"].startswith("32x32 -> 28x28")
+    assert cropped["domain_fid"].protocol.reference == "mnist:test[:1000]"  # real images not resized
+    with pytest.raises(GanZooError, match="center crop 33"):
+        score(33)
+
+
 # ---------------------------------------------------------------------- Inception pipeline, stand-in net
 class TinyBackbone(nn.Module):
     """Stand-in with torch-fidelity's interface: uint8 (N, 3, H, W) -> (features (N, 6), logits (N, 5))."""
@@ -471,6 +510,39 @@ def test_metrics_callback_and_evaluate_command(tmp_path, data_dir, capsys, monke
         main(["evaluate", "--ckpt", str(tmp_path / "missing.ckpt"), "--dataset", "mnist"])
     assert exit_info.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_padded_training_data_and_center_cropped_scoring_from_the_command_line(tmp_path, data_dir, monkeypatch):
+    """`image_fit: pad` reaches the data module from a config override, and the callback's `center_crop` and
+    `gan-zoo evaluate --center-crop` score the same central 28x28 the same way."""
+    from gan_zoo.callbacks import MetricsCallback
+    from gan_zoo.cli import cli_main, main
+
+    monkeypatch.chdir(tmp_path)
+    cli = cli_main([
+        "fit", "--config", str(ROOT / "configs" / "began" / "mnist.yaml"),
+        "--model.init_args.generator.init_args.num_filters=8", "--model.init_args.discriminator.init_args.num_filters=8",
+        f"--data.init_args.data_dir={data_dir}", "--data.init_args.image_fit=pad", "--data.init_args.limit_samples=64",
+        "--trainer.max_steps=4", f"--trainer.default_root_dir={tmp_path}", "--trainer.enable_progress_bar=false",
+        "--sample_grid.every_n_g_steps=0", "--trainer.callbacks+=gan_zoo.callbacks.MetricsCallback",
+        "--trainer.callbacks.every_n_g_steps=2", "--trainer.callbacks.num_samples=100",
+        "--trainer.callbacks.num_real=200", "--trainer.callbacks.batch_size=50",
+        "--trainer.callbacks.metrics=[domain_fid]", "--trainer.callbacks.center_crop=28",
+    ])
+    assert cli.datamodule.image_fit == "pad"
+    batch, _ = next(iter(cli.datamodule.train_dataloader()))
+    assert batch.shape[-1] == 32 and bool((batch[..., :2, :] == -1).all())  # the 2-pixel black border
+    callback = next(c for c in cli.trainer.callbacks if isinstance(c, MetricsCallback))
+    last = callback.history[-1]["results"]["domain_fid"]
+    assert last["protocol"]["notes"]["center_crop"].startswith("32x32 -> 28x28")
+    out = tmp_path / "report.json"
+    main(["evaluate", "--ckpt", str(Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt"), "--dataset", "mnist",
+          "--data-dir", str(data_dir), "--metrics", "domain_fid", "--num-samples", "100", "--num-real", "200",
+          "--batch-size", "50", "--center-crop", "28", "--out", str(out)])
+    report = json.loads(out.read_text())["results"]["domain_fid"]
+    assert report["value"] == pytest.approx(last["value"], rel=1e-6)
+    assert report["protocol"]["notes"]["center_crop"] == last["protocol"]["notes"]["center_crop"]
+    assert report["protocol"]["reference"] == last["protocol"]["reference"] == "mnist:train[:200]"
 
 
 def test_callback_reference_from_the_datamodule_and_bad_arguments(data_dir):

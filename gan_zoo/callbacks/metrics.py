@@ -51,6 +51,8 @@ class MetricsCallback(PeriodicCallback):
         inception_weights: local path of the Inception weights (for ``fid`` / ``is``).
         inception_backend: ``"torch-fidelity"`` or ``"fid-helper"`` (FID only); see ``MetricSuite``.
         at_train_end: also evaluate when fit ends.
+        center_crop: score the central SxS pixels of each sample (data padded with ``image_fit: pad``, e.g. 28
+            for MNIST padded to 32), as ``gan-zoo evaluate --center-crop``.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class MetricsCallback(PeriodicCallback):
         inception_weights: str | None = None,
         inception_backend: Literal["torch-fidelity", "fid-helper"] = "torch-fidelity",
         at_train_end: bool = True,
+        center_crop: int | None = None,
     ) -> None:
         super().__init__(every_n_g_steps, at_train_end)
         self.metrics = check_metric_names(metrics or DEFAULT_METRICS)
@@ -84,6 +87,7 @@ class MetricsCallback(PeriodicCallback):
         self.batch_size = batch_size
         self.inception_weights = inception_weights
         self.inception_backend = inception_backend
+        self.center_crop = center_crop
         self.suite: MetricSuite | None = None
         self.history: list[dict] = []  # [{"g_updates": int, "results": {name: MetricResult.as_dict()}}]
 
@@ -156,6 +160,7 @@ class MetricsCallback(PeriodicCallback):
                 pl_module, self.suite, num_samples=self.num_samples, batch_size=self.batch_size, seed=self.seed,
                 source=f"{type(pl_module).__name__} at G step {g_step}",
                 reference=lambda: self._reference_images(trainer), notes={"g_updates": g_step},
+                center_crop=self.center_crop,
             )
         scalars: dict[str, float] = {}
         for name, res in results.items():

@@ -16,7 +16,7 @@ from torchvision import transforms as T
 from gan_zoo.data.in_memory import DeviceTensorLoader
 from gan_zoo.errors import GanZooError
 
-__all__ = ["GANDataModule", "resolve_data_dir", "image_transform", "pil_steps", "default_num_workers"]
+__all__ = ["GANDataModule", "resolve_data_dir", "image_transform", "pil_steps", "default_num_workers", "IMAGE_FITS"]
 
 DATA_ENV = "GAN_ZOO_DATA"
 
@@ -31,20 +31,33 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     return Path(cache) / "gan_zoo"
 
 
-def pil_steps(image_size: int, native_size: int | None = None, center_crop: int | None = None) -> list:
-    """The PIL-space part of ``image_transform`` (crop, resize): shared by the in-memory decoder so
-    both data paths give the same pixels."""
+IMAGE_FITS = ("resize", "pad")
+
+
+def pil_steps(
+    image_size: int, native_size: int | None = None, center_crop: int | None = None, image_fit: str = "resize"
+) -> list:
+    """The PIL-space part of ``image_transform`` (crop, resize or pad): shared by the in-memory decoder so
+    both data paths give the same pixels. ``image_fit`` says how a native size other than ``image_size`` is
+    met: ``"resize"`` (bilinear, antialiased) or ``"pad"`` (the image unchanged, centred on a black canvas:
+    MNIST 28 -> 32 gains a 2-pixel border, value -1 after scaling, and keeps every pixel as it was)."""
     steps: list = []
     if center_crop is not None:
         steps.append(T.CenterCrop(center_crop))
     if native_size is None or image_size != native_size:
-        steps += [T.Resize(image_size, antialias=True), T.CenterCrop(image_size)]
+        if image_fit == "pad":
+            # CenterCrop to a larger size pads with 0 (black) on both sides: the odd pixel, if any, goes right/bottom
+            steps.append(T.CenterCrop(image_size))
+        else:
+            steps += [T.Resize(image_size, antialias=True), T.CenterCrop(image_size)]
     return steps
 
 
-def image_transform(image_size: int, native_size: int | None = None, center_crop: int | None = None) -> T.Compose:
-    """PIL image -> float tensor (C, S, S) in [-1, 1]; resizes only when ``image_size != native_size``."""
-    steps = pil_steps(image_size, native_size, center_crop)
+def image_transform(
+    image_size: int, native_size: int | None = None, center_crop: int | None = None, image_fit: str = "resize"
+) -> T.Compose:
+    """PIL image -> float tensor (C, S, S) in [-1, 1]; resizes (or pads) only when ``image_size != native_size``."""
+    steps = pil_steps(image_size, native_size, center_crop, image_fit)
     steps += [T.ToTensor(), T.Normalize(0.5, 0.5)]  # [0, 1] -> [-1, 1], the tanh range
     return T.Compose(steps)
 

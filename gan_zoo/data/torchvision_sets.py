@@ -7,7 +7,7 @@ PIL pipeline in a DataLoader."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision import datasets
 from torchvision import transforms as T
 
-from gan_zoo.data.base import GANDataModule, image_transform, pil_steps, resolve_data_dir
+from gan_zoo.data.base import IMAGE_FITS, GANDataModule, image_transform, pil_steps, resolve_data_dir
 from gan_zoo.errors import DatasetNotFoundError, GanZooError
 
 __all__ = ["MNISTDataModule", "FashionMNISTDataModule", "CIFAR10DataModule", "CIFAR10NoChecksum"]
@@ -61,6 +61,9 @@ class _TorchvisionImages(GANDataModule):
     Args (beyond ``GANDataModule``'s):
         data_dir: data root (default: ``$GAN_ZOO_DATA``, see ``resolve_data_dir``).
         image_size: resize to this square size (default: the native size, no resize).
+        image_fit: how ``image_size`` is reached from the native size: ``"resize"`` (bilinear, antialiased) or
+            ``"pad"`` (centred on a black canvas, pixels unchanged; ``image_size`` must be at least the native
+            size). Score a generator trained on padded images with ``gan-zoo evaluate --center-crop NATIVE``.
         download: try to download missing files (fails cleanly offline).
         classes: keep only these classes (names like ``"horse"`` or indices), e.g. to train on one class
             and show mode collapse. Labels keep their original indices.
@@ -83,16 +86,23 @@ class _TorchvisionImages(GANDataModule):
         download: bool = True,
         classes: list[str | int] | None = None,
         in_memory: bool = True,
+        image_fit: Literal["resize", "pad"] = "resize",
     ) -> None:
         super().__init__(batch_size, num_workers, limit_samples, in_memory=in_memory)
+        size = image_size or self.native_size
+        if image_fit not in IMAGE_FITS:
+            raise GanZooError(f"image_fit {image_fit!r} is not one of {list(IMAGE_FITS)}; pick one")
+        if image_fit == "pad" and size < self.native_size:
+            raise GanZooError(f"image_fit pad cannot shrink {self.title}'s {self.native_size}x{self.native_size} images "
+                              f"to {size}x{size}; give image_size >= {self.native_size} or image_fit resize")
+        self.image_fit = image_fit
         self.data_dir = resolve_data_dir(data_dir)
         self.download = download
         self.classes = classes
-        size = image_size or self.native_size
         self.image_shape = (self.native_channels, size, size)
 
     def make_dataset(self, **kwargs) -> Dataset:
-        transform = image_transform(self.image_size, self.native_size)
+        transform = image_transform(self.image_size, self.native_size, image_fit=self.image_fit)
         return _load(
             lambda download: self.dataset_cls(root=str(self.data_dir), train=True, transform=transform, download=download, **kwargs),
             self.data_dir,
@@ -124,7 +134,8 @@ class _TorchvisionImages(GANDataModule):
     def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(images (N, C, S, S) uint8, labels (N,)): the decoded arrays torchvision keeps in ``.data``
         (MNIST: a uint8 tensor (N, 28, 28); CIFAR-10: a uint8 array (N, 32, 32, 3)), resized with the
-        same PIL steps as the DataLoader path when ``image_size`` differs from the native size."""
+        same PIL steps as the DataLoader path when ``image_size`` differs from the native size (padded with
+        ``image_fit="pad"``)."""
         dataset, index = self.train_set, None
         if isinstance(dataset, Subset):
             dataset, index = dataset.dataset, torch.as_tensor(list(dataset.indices), dtype=torch.long)
@@ -132,8 +143,8 @@ class _TorchvisionImages(GANDataModule):
         labels = torch.as_tensor(np.asarray(dataset.targets), dtype=torch.long)
         if index is not None:
             images, labels = images[index], labels[index]
-        steps = pil_steps(self.image_size, self.native_size)
-        if steps:  # resize image by image through PIL, as the DataLoader path does
+        steps = pil_steps(self.image_size, self.native_size, image_fit=self.image_fit)
+        if steps:  # resize (or pad) image by image through PIL, as the DataLoader path does
             resize = T.Compose(steps)
             # uint8 (H, W) -> mode "L", (H, W, 3) -> "RGB", as torchvision's __getitem__ builds them
             images = torch.stack([torch.from_numpy(np.array(resize(Image.fromarray(img.numpy())))) for img in images])

@@ -108,6 +108,7 @@ def score_generator(
     notes: dict | None = None,
     labels: Tensor | None = None,
     labels_note: str = "given by the caller",
+    center_crop: int | None = None,
 ) -> dict[str, MetricResult]:
     """Draw ``num_samples`` samples from ``model`` and score them with ``suite``.
 
@@ -122,6 +123,9 @@ def score_generator(
         notes: extra protocol notes (e.g. the G update count).
         labels, labels_note: labels (num_samples,) to draw with instead of the balanced ones, and their origin
             (``gan-zoo evaluate --samples`` passes those stored with the files).
+        center_crop: score the central ``center_crop`` x ``center_crop`` pixels of each sample (a generator
+            trained on padded images, ``image_fit: pad``: its border is the padding, not the image), so the
+            real images, already at that size, are not resized; the crop is recorded in the protocol's notes.
     The labels the samples were drawn with reach the suite (label and code accuracy).
     """
     batches, labels, labels_note = sample_batches(model, num_samples, batch_size, seed, use_ema, labels, labels_note)
@@ -132,11 +136,21 @@ def score_generator(
             f"{source} produces samples of shape {tuple(first.shape[1:])}, not images; "
             "use gan_zoo.metrics.toy_mode_coverage for 2-D toy models"
         )
+    crop_notes = {}
+    if center_crop is not None:
+        height, width = first.shape[-2:]
+        if not 1 <= center_crop <= min(height, width):
+            raise GanZooError(f"center crop {center_crop} does not fit {source}'s {height}x{width} samples; "
+                              f"give a size from 1 to {min(height, width)}")
+        top, left = (height - center_crop) // 2, (width - center_crop) // 2  # as torchvision's CenterCrop
+        window = (slice(None), slice(None), slice(top, top + center_crop), slice(left, left + center_crop))
+        first, batches = first[window], (batch[window] for batch in batches)
+        crop_notes = {"center_crop": f"{height}x{width} -> {center_crop}x{center_crop} (the padding removed)"}
     if suite.needs_reference and suite.reference is None:
         if reference is None:
             raise GanZooError(f"metrics {suite.metrics} compare with real images: give a reference")
         real, description = reference()
         suite.set_reference(real, description, match_size=first.shape[-1])
     protocol_notes = {"source": source, "labels": labels_note, "seed_scheme": "batch i uses seed + i",
-                      "batch_size": batch_size, **(notes or {})}
+                      "batch_size": batch_size, **crop_notes, **(notes or {})}
     return suite.compute(itertools.chain([first], batches), seed=seed, notes=protocol_notes, labels=labels)
