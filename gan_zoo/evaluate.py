@@ -112,8 +112,8 @@ def format_table(results: dict[str, MetricResult]) -> str:
 def evaluate_main(args: list[str] | None = None) -> dict:
     """Run ``gan-zoo evaluate`` in-process; returns the report dict (also written as JSON)."""
     ns = build_parser().parse_args(args)
-    for flag in ("num_samples", "num_real", "is_splits", "batch_size", "center_crop"):
-        if getattr(ns, flag) is not None and getattr(ns, flag) < 1:
+    for flag in ("num_samples", "num_real", "is_splits", "batch_size"):
+        if getattr(ns, flag) < 1:
             raise GanZooError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(ns, flag)}")
     if any(METRIC_REGISTRY[m].uses_splits for m in ns.metrics) and ns.num_samples < ns.is_splits:
         raise GanZooError(f"--num-samples {ns.num_samples} is smaller than --is-splits {ns.is_splits}; raise it")

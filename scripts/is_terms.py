@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from gan_zoo.metrics.classifier import domain_logits, resize_square
+from gan_zoo.metrics.driver import crop_center
 from gan_zoo.metrics.reference import load_split
 from gan_zoo.metrics.scores import inception_score_terms
 
@@ -76,8 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     for source in args.sources:
         images = samples(source, args.num_samples, args.seed)
         if args.center_crop is not None:
-            top, left = (images.shape[-2] - args.center_crop) // 2, (images.shape[-1] - args.center_crop) // 2
-            images = images[..., top:top + args.center_crop, left:left + args.center_crop]
+            images = crop_center(images, args.center_crop, source)
         size = images.shape[-1]
         if size not in real_conditional:
             resized_logits = domain_logits(resize_square(real, size), args.dataset)

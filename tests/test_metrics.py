@@ -566,6 +566,8 @@ def test_callback_reference_from_the_datamodule_and_bad_arguments(data_dir):
         MetricsCallback(metrics=["fud"])
     with pytest.raises(GanZooError, match="num_samples"):
         MetricsCallback(num_samples=5, is_splits=10)
+    with pytest.raises(GanZooError, match="center_crop >= 1"):
+        MetricsCallback(center_crop=0)
     with pytest.raises(GanZooError, match="at least 2 real and 2 generated"):
         domain_fid(real32[:1], real32)
 

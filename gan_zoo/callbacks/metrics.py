@@ -73,10 +73,11 @@ class MetricsCallback(PeriodicCallback):
     ) -> None:
         super().__init__(every_n_g_steps, at_train_end)
         self.metrics = check_metric_names(metrics or DEFAULT_METRICS)
-        if num_samples < max(2, is_splits) or num_real < 2 or batch_size < 1:
+        bad_crop = center_crop is not None and center_crop < 1
+        if num_samples < max(2, is_splits) or num_real < 2 or batch_size < 1 or bad_crop:
             raise GanZooError(
-                f"MetricsCallback needs num_samples >= max(2, is_splits={is_splits}), num_real >= 2 and "
-                f"batch_size >= 1; got {num_samples}, {num_real}, {batch_size}"
+                f"MetricsCallback needs num_samples >= max(2, is_splits={is_splits}), num_real >= 2, "
+                f"batch_size >= 1 and center_crop >= 1; got {num_samples}, {num_real}, {batch_size}, {center_crop}"
             )
         self.num_samples = num_samples
         self.num_real = num_real

@@ -27,7 +27,7 @@ from gan_zoo.metrics.protocol import MetricResult
 from gan_zoo.metrics.suite import MetricSuite
 from gan_zoo.sampling import balanced_labels, label_count
 
-__all__ = ["Sampler", "SampleDraw", "draw_samples", "sample_batches", "score_generator"]
+__all__ = ["Sampler", "SampleDraw", "crop_center", "draw_samples", "sample_batches", "score_generator"]
 
 
 class Sampler(TypingProtocol):
@@ -95,6 +95,18 @@ def draw_samples(
     return list(draw.batches), draw.labels_note
 
 
+def crop_center(images: Tensor, size: int, source: str) -> Tensor:
+    """The central ``size`` x ``size`` pixels of ``images`` (..., H, W): the inverse of the data modules' padding
+    (``image_fit: pad``), which puts the odd pixel, if any, right and bottom, so the window starts at
+    (H − size) // 2. (torchvision's ``center_crop`` rounds half to even there: one pixel off for 28 in 35.)"""
+    height, width = images.shape[-2:]
+    if not 1 <= size <= min(height, width):
+        raise GanZooError(f"center crop {size} does not fit {source}'s {height}x{width} samples; "
+                          f"give a size from 1 to {min(height, width)}")
+    top, left = (height - size) // 2, (width - size) // 2
+    return images[..., top:top + size, left:left + size]
+
+
 def score_generator(
     model: Sampler,
     suite: MetricSuite,
@@ -139,12 +151,7 @@ def score_generator(
     crop_notes = {}
     if center_crop is not None:
         height, width = first.shape[-2:]
-        if not 1 <= center_crop <= min(height, width):
-            raise GanZooError(f"center crop {center_crop} does not fit {source}'s {height}x{width} samples; "
-                              f"give a size from 1 to {min(height, width)}")
-        top, left = (height - center_crop) // 2, (width - center_crop) // 2  # as torchvision's CenterCrop
-        window = (slice(None), slice(None), slice(top, top + center_crop), slice(left, left + center_crop))
-        first, batches = first[window], (batch[window] for batch in batches)
+        first, batches = crop_center(first, center_crop, source), (crop_center(b, center_crop, source) for b in batches)
         crop_notes = {"center_crop": f"{height}x{width} -> {center_crop}x{center_crop} (the padding removed)"}
     if suite.needs_reference and suite.reference is None:
         if reference is None:
