@@ -1,7 +1,8 @@
 """The results ledger ``docs/results.yaml``: one entry per config in ``configs/``.
 
 An entry is either measured — ``protocol`` (a key of ``protocols``: dataset, metrics, sample counts,
-reference split, extractor and its sha256, seed), ``overrides`` (extra ``gan-zoo fit`` arguments),
+reference split, extractor and its sha256, seed, and ``center_crop: S`` for a config trained on padded images:
+the central SxS pixels of each sample are scored, ``gan-zoo evaluate --center-crop S``), ``overrides`` (extra ``gan-zoo fit`` arguments),
 ``budget`` (``max_steps``, G updates, wall time per seed, hardware), ``seeds``, ``results`` (one value per
 seed for each metric), ``tolerance`` (the range ``gan-zoo reproduce`` accepts), the two commands, and
 ``smoke: true`` for a CI smoke config (left out of the README table) — or ``status: not measured`` with a
@@ -92,6 +93,12 @@ def load_ledger(path: str | Path = DEFAULT_LEDGER) -> dict[str, Any]:
             _require(isinstance(values, list) and len(values) == len(seeds), where,
                      f"results.{metric} needs one value per seed ({len(seeds)})")
         command = entry["evaluate_command"].split()
+        crop = protocol.get("center_crop")
+        _require(crop is None or (isinstance(crop, int) and crop >= 1), where, f"protocol center_crop must be a positive integer, got {crop!r}")
+        named = command[command.index("--center-crop") + 1] if "--center-crop" in command[:-1] else None
+        _require(named == (None if crop is None else str(crop)), where,
+                 f"evaluate_command's --center-crop {named} disagrees with protocol {entry['protocol']!r}'s center_crop {crop}; "
+                 "score and record the same crop")
         _require(not ("--ema" in command and "--no-ema" in command), where,
                  "evaluate_command has both --ema and --no-ema; keep the one the results were scored with")
         for metric, bounds in (entry.get("tolerance") or {}).items():
@@ -176,6 +183,10 @@ def _tolerance(bounds: dict[str, float] | None) -> str:
     return f"≥ {_fmt(lo)}" if lo is not None else f"≤ {_fmt(hi)}"
 
 
+def _crop_flag(p: dict[str, Any]) -> str:
+    return f" --center-crop {p['center_crop']}" if p.get("center_crop") else ""
+
+
 def _protocol_text(name: str, p: dict[str, Any]) -> str:
     if p.get("kind") == "toy" and p["dataset"] == "swissroll":
         return (f"`{name}`: {p['num_samples']} samples (sampling seed {p.get('seed', 0)}) against {p['num_samples']} fresh "
@@ -191,7 +202,7 @@ def _protocol_text(name: str, p: dict[str, Any]) -> str:
                 "`test_error_last`: D's current weights).")
     return (f"`{name}`: `gan-zoo evaluate --dataset {p['dataset']} --metrics {' '.join(p['metrics'])} "
             f"--num-samples {p['num_samples']} --num-real {p['num_real']} --reference {p.get('reference', 'train')} "
-            f"--seed {p.get('seed', 0)}`; extractor `{p['extractor']}` (sha256 `{p['extractor_sha256'][:12]}…`); "
+            f"--seed {p.get('seed', 0)}{_crop_flag(p)}`; extractor `{p['extractor']}` (sha256 `{p['extractor_sha256'][:12]}…`); "
             f"real statistics from the first {p['num_real']} images of the {p.get('reference', 'train')} split.")
 
 

@@ -77,13 +77,15 @@ def _toy_metrics(ckpt: Path, protocol: dict[str, Any], use_ema: bool | None = No
 def evaluate_args(
     ckpt: Path, protocol: dict[str, Any], out: Path, data_dir: str | None = None, use_ema: bool | None = None
 ) -> list[str]:
-    """``gan-zoo evaluate`` arguments for an image protocol (``use_ema`` False / True: ``--no-ema`` / ``--ema``)."""
+    """``gan-zoo evaluate`` arguments for an image protocol (``use_ema`` False / True: ``--no-ema`` / ``--ema``;
+    a protocol's ``center_crop`` S: ``--center-crop S``, for a config trained on padded images)."""
     args = [
         "--ckpt", str(ckpt), "--dataset", protocol["dataset"], "--metrics", *protocol["metrics"],
         "--num-samples", str(protocol["num_samples"]), "--num-real", str(protocol["num_real"]),
         "--reference", protocol.get("reference", "train"), "--seed", str(protocol.get("seed", 0)), "--out", str(out),
     ]
     args += {None: [], False: ["--no-ema"], True: ["--ema"]}[use_ema]
+    args += ["--center-crop", str(protocol["center_crop"])] if protocol.get("center_crop") else []
     return args + (["--data-dir", data_dir] if data_dir else [])
 
 

@@ -84,10 +84,16 @@ def test_results_md_and_readme_are_generated_from_the_ledger(ledger):
         (lambda e: e["tolerance"].update(bogus={"min": 1}), "no recorded result"),
         (lambda e: e.update(status="not measured", reason=""), "needs a reason"),
         (lambda e: e.update(evaluate_command=e["evaluate_command"] + " --ema --no-ema"), "both --ema and --no-ema"),
+        # a crop scored but not in the protocol, and the other way round: the recorded protocol would lie
+        (lambda e: e.update(evaluate_command=e["evaluate_command"] + " --center-crop 28"), "disagrees with protocol"),
+        (lambda e: e.update(protocol="mnist-5k-crop28"), "disagrees with protocol"),
+        (lambda e: e.update(protocol="mnist-5k-crop0"), "center_crop must be a positive integer"),
     ],
 )
 def test_bad_entries_are_named(ledger, tmp_path, mutate, message):
     data = yaml.safe_load(LEDGER.read_text())
+    data["protocols"]["mnist-5k-crop28"] = {**data["protocols"]["mnist-5k"], "center_crop": 28}
+    data["protocols"]["mnist-5k-crop0"] = {**data["protocols"]["mnist-5k"], "center_crop": 0}
     mutate(next(e for e in data["entries"] if e["config"] == TINY))
     path = tmp_path / "results.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -268,6 +274,10 @@ def test_reproduce_scores_the_generator_the_entry_names(tmp_path, monkeypatch):
     for flags in (["--no-ema"], ["--ema"], []):
         measure(ckpt, image, tmp_path / "e.json", entry={"evaluate_command": " ".join(["gan-zoo evaluate", *flags])})
         assert [a for a in seen[-1] if a in ("--no-ema", "--ema")] == flags, seen[-1]
+        assert "--center-crop" not in seen[-1]
+    # a protocol for padded training data scores the central crop, as its evaluate command does
+    measure(ckpt, {**image, "center_crop": 28}, tmp_path / "e.json", entry={"evaluate_command": "gan-zoo evaluate --center-crop 28"})
+    assert seen[-1][seen[-1].index("--center-crop") + 1] == "28"
 
 
 def test_an_entry_scored_on_a_shipped_generator_is_reproduced_on_the_same_generator(ledger):
