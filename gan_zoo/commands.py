@@ -125,6 +125,7 @@ def sample_main(argv: list[str]) -> None:
 
     from gan_zoo.callbacks.sample_grid import save_png_atomic, to_grid
     from gan_zoo.hub import load_gan_checkpoint, load_pretrained
+    from gan_zoo.metrics.driver import crop_center
 
     parser = ArgumentParser(prog="gan-zoo sample", description=sample_main.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -150,6 +151,9 @@ def sample_main(argv: list[str]) -> None:
                                                          "seeded latents are drawn on the CPU: the same on any device)")
     parser.add_argument("--batch-size", type=int, default=500,
                         help="--out .npz / FOLDER/: samples per batch (batch i uses seed + i, as gan-zoo evaluate)")
+    parser.add_argument("--center-crop", type=int, default=None, metavar="S",
+                        help="keep the central SxS pixels of each sample: a generator trained on padded images "
+                             "(data image_fit: pad), e.g. 28 for MNIST padded to 32, as gan-zoo evaluate --center-crop")
     parser.add_argument("--out", required=True,
                         help="a PNG grid / strip; FILE.npz: the samples as uint8 (N, H, W, C) 'arr_0' (+ 'labels'); "
                              "FOLDER/ (trailing slash): one PNG per sample (+ labels.txt)")
@@ -183,6 +187,10 @@ def sample_main(argv: list[str]) -> None:
         generator = load_pretrained(args.pretrained, map_location=args.device, weights_sha256=args.weights_sha256)
         sample = generator.sample
     num_classes = generator.num_classes
+    source_name = args.pretrained or args.ckpt
+
+    def crop(images: torch.Tensor) -> torch.Tensor:  # (..., C, H, W)
+        return images if args.center_crop is None else crop_center(images, args.center_crop, source_name)
 
     def label_tensor(n: int) -> torch.Tensor | None:
         if args.labels is None:
@@ -195,7 +203,7 @@ def sample_main(argv: list[str]) -> None:
         if as_files:
             n = args.num or 64
             write_sample_files(model if args.ckpt else generator, out, n, args.batch_size, args.seed, label_tensor(n),
-                               as_folder)
+                               as_folder, args.center_crop)
             print(f"wrote {n} samples to {out}")
             return
         if args.traverse:
@@ -213,17 +221,17 @@ def sample_main(argv: list[str]) -> None:
                 check_output_file(path, "--out")  # every file, before the first is drawn
             values = torch.linspace(-args.span, args.span, steps)
             for code, path in paths.items():
-                images = generator.traverse(code, values, seed=args.seed)  # (K, V, C, H, W)
+                images = crop(generator.traverse(code, values, seed=args.seed))  # (K, V, C, H, W)
                 save_png_atomic(to_grid(images.flatten(0, 1), nrow=steps), path)
                 print(f"wrote {path}")
             return
         if args.interpolate:
             rows, steps = args.num or 8, args.steps or 10
-            images = generator.interpolate(rows, steps, labels=label_tensor(rows), seed=args.seed)  # (R, S, C, H, W)
+            images = crop(generator.interpolate(rows, steps, labels=label_tensor(rows), seed=args.seed))  # (R, S, C, H, W)
             save_png_atomic(to_grid(images.flatten(0, 1), nrow=steps), out)
         else:
             n = args.num or 64
-            samples = sample(n, labels=label_tensor(n), seed=args.seed)  # one protocol for every source
+            samples = crop(sample(n, labels=label_tensor(n), seed=args.seed))  # one protocol for every source
             # balanced labels run 0..K-1 along a row: with K columns each column is one class
             nrow = num_classes if num_classes is not None and args.labels is None and n >= num_classes else None
             save_png_atomic(to_grid(samples, nrow=nrow), out)
@@ -258,7 +266,8 @@ def quantize_images(samples: "torch.Tensor") -> "torch.Tensor":
 
 
 def write_sample_files(
-    source, out: Path, num: int, batch_size: int, seed: int, labels=None, as_folder: bool = False
+    source, out: Path, num: int, batch_size: int, seed: int, labels=None, as_folder: bool = False,
+    center_crop: int | None = None,
 ) -> None:
     """``num`` samples of ``source`` (a GANModule or a PretrainedGenerator) drawn as ``gan-zoo evaluate`` draws
     them (``sample_batches``: batch i from seed + i, balanced labels unless ``labels``), written to ``out``:
@@ -269,6 +278,8 @@ def write_sample_files(
     * a folder (``as_folder``; ``FOLDER/`` on the command line): ``000000.png``, ``000001.png``, ... (grayscale
       or RGB), and ``labels.txt`` (one per line) for conditional generators.
 
+    ``center_crop`` S keeps the central SxS pixels of each image (``crop_center``: a generator trained on padded data).
+
     Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
     """
     import shutil
@@ -277,10 +288,12 @@ def write_sample_files(
     import torch
     from PIL import Image
 
-    from gan_zoo.metrics.driver import sample_batches
+    from gan_zoo.metrics.driver import crop_center, sample_batches
     from gan_zoo.outputs import temporary_beside, write_atomic
 
     batches, labels, _ = sample_batches(source, num, batch_size, seed, labels=labels)  # labels: written beside
+    if center_crop is not None:
+        batches = [b if b.dim() == 2 else crop_center(b, center_crop, "the generator") for b in batches]
     conditional = labels is not None
     if not as_folder:
         chunks = [b.cpu() if b.dim() == 2 else quantize_images(b) for b in batches]  # float32 points / uint8 images

@@ -386,6 +386,16 @@ def test_sample_files_hold_the_samples_gan_zoo_evaluate_scores(tmp_path, capsys)
         sevens = generator.sample(4, labels=torch.full((4,), 7), seed=0)
         assert np.abs(files["arr_0"].astype(int) - expected_uint8(sevens)).max() == 0
 
+    # --center-crop S (a generator trained on padded images): the central SxS of the same samples, 28 -> 20 from
+    # row / column (28 - 20) // 2 = 4, in the files and in the grid
+    main(["sample", "--pretrained", str(cgan), "--num", "13", "--batch-size", "5", "--seed", "2", "--center-crop", "20",
+          "--out", str(tmp_path / "cropped.npz")])
+    with np.load(tmp_path / "cropped.npz") as files:
+        assert np.array_equal(files["arr_0"], expected[:, 4:24, 4:24])
+    main(["sample", "--pretrained", str(cgan), "--num", "13", "--seed", "2", "--center-crop", "20", "--out", str(tmp_path / "g.png")])
+    grid = to_grid(generator.sample(13, labels=labels, seed=2)[..., 4:24, 4:24], nrow=10)  # a row per 10 classes
+    assert np.abs(read_png(tmp_path / "g.png") - png_of(grid)).max() <= 1
+
 
 def test_sample_files_of_2d_toy_points_are_float_points_in_npz_only(tmp_path, capsys):
     nets = {"generator": {"init_args": {"latent_dim": 2, "image_shape": [2], "hidden": [8], "output": "identity"}},
@@ -579,6 +589,7 @@ def test_sample_files_overwrite_nothing_and_leave_nothing_when_stopped(tiny_zoo,
     (["--labels", "3"], "is unconditional: drop --labels"),
     (["--traverse"], "has no latent codes to traverse"),
     (["--interpolate", "--steps", "1"], "--steps must be at least 2"),
+    (["--center-crop", "999"], "center crop 999 does not fit"),
 ])
 def test_sample_command_errors_are_one_line(tiny_zoo, tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
