@@ -189,8 +189,12 @@ def sample_main(argv: list[str]) -> None:
     num_classes = generator.num_classes
     source_name = args.pretrained or args.ckpt
 
-    def crop(images: torch.Tensor) -> torch.Tensor:  # (..., C, H, W)
-        return images if args.center_crop is None else crop_center(images, args.center_crop, source_name)
+    def crop(images: torch.Tensor) -> torch.Tensor:  # (..., C, H, W): every output below goes through here
+        if args.center_crop is None:
+            return images
+        if images.dim() == 2:
+            raise GanZooError(f"{source_name} draws 2-D points, not images: drop --center-crop")
+        return crop_center(images, args.center_crop, source_name)
 
     def label_tensor(n: int) -> torch.Tensor | None:
         if args.labels is None:
@@ -203,7 +207,7 @@ def sample_main(argv: list[str]) -> None:
         if as_files:
             n = args.num or 64
             write_sample_files(model if args.ckpt else generator, out, n, args.batch_size, args.seed, label_tensor(n),
-                               as_folder, args.center_crop)
+                               as_folder, crop)
             print(f"wrote {n} samples to {out}")
             return
         if args.traverse:
@@ -266,8 +270,7 @@ def quantize_images(samples: "torch.Tensor") -> "torch.Tensor":
 
 
 def write_sample_files(
-    source, out: Path, num: int, batch_size: int, seed: int, labels=None, as_folder: bool = False,
-    center_crop: int | None = None,
+    source, out: Path, num: int, batch_size: int, seed: int, labels=None, as_folder: bool = False, crop=None
 ) -> None:
     """``num`` samples of ``source`` (a GANModule or a PretrainedGenerator) drawn as ``gan-zoo evaluate`` draws
     them (``sample_batches``: batch i from seed + i, balanced labels unless ``labels``), written to ``out``:
@@ -278,7 +281,7 @@ def write_sample_files(
     * a folder (``as_folder``; ``FOLDER/`` on the command line): ``000000.png``, ``000001.png``, ... (grayscale
       or RGB), and ``labels.txt`` (one per line) for conditional generators.
 
-    ``center_crop`` S keeps the central SxS pixels of each image (``crop_center``: a generator trained on padded data).
+    ``crop`` (a function of one batch, e.g. ``gan-zoo sample --center-crop``'s) is applied to each batch before it is written.
 
     Written under a temporary name and renamed when complete: an interrupted run leaves nothing that looks done.
     """
@@ -288,12 +291,11 @@ def write_sample_files(
     import torch
     from PIL import Image
 
-    from gan_zoo.metrics.driver import crop_center, sample_batches
+    from gan_zoo.metrics.driver import sample_batches
     from gan_zoo.outputs import temporary_beside, write_atomic
 
     batches, labels, _ = sample_batches(source, num, batch_size, seed, labels=labels)  # labels: written beside
-    if center_crop is not None:
-        batches = [b if b.dim() == 2 else crop_center(b, center_crop, "the generator") for b in batches]
+    batches = [crop(b) for b in batches] if crop is not None else batches
     conditional = labels is not None
     if not as_folder:
         chunks = [b.cpu() if b.dim() == 2 else quantize_images(b) for b in batches]  # float32 points / uint8 images

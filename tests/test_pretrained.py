@@ -411,6 +411,10 @@ def test_sample_files_of_2d_toy_points_are_float_points_in_npz_only(tmp_path, ca
         main(["sample", "--pretrained", str(toy), "--num", "7", "--out", str(tmp_path / "pts") + "/"])
     assert "points, not images" in capsys.readouterr().err
     assert not (tmp_path / "pts").exists() and not list(tmp_path.glob(".pts*"))
+    with pytest.raises(SystemExit):  # a crop of points is refused, not silently skipped
+        main(["sample", "--pretrained", str(toy), "--num", "7", "--center-crop", "1", "--out", str(tmp_path / "c.npz")])
+    assert "draws 2-D points, not images: drop --center-crop" in capsys.readouterr().err
+    assert not (tmp_path / "c.npz").exists()
 
 
 def test_evaluate_samples_scores_real_images_as_the_suite_does(data_dir, tmp_path, capsys):
