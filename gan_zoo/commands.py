@@ -295,7 +295,8 @@ def write_sample_files(
     from gan_zoo.outputs import temporary_beside, write_atomic
 
     batches, labels, _ = sample_batches(source, num, batch_size, seed, labels=labels)  # labels: written beside
-    batches = [crop(b) for b in batches] if crop is not None else batches
+    if crop is not None:  # lazily, as they are drawn: the files hold one batch of float samples at a time
+        batches = (crop(b) for b in batches)
     conditional = labels is not None
     if not as_folder:
         chunks = [b.cpu() if b.dim() == 2 else quantize_images(b) for b in batches]  # float32 points / uint8 images

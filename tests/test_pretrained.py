@@ -397,6 +397,39 @@ def test_sample_files_hold_the_samples_gan_zoo_evaluate_scores(tmp_path, capsys)
     assert np.abs(read_png(tmp_path / "g.png") - png_of(grid)).max() <= 1
 
 
+@pytest.mark.parametrize("crop", [[], ["--center-crop", "4"]], ids=["uncropped", "cropped"])
+def test_sample_folder_holds_one_batch_at_a_time(tiny_zoo, tmp_path, monkeypatch, crop):
+    """gan-zoo sample --out FOLDER/ writes each batch's PNGs before it draws the next, cropped or not (50,000
+    CelebA-128 samples are 9.8 GB as float32; a crop must not gather them all first)."""
+    from gan_zoo.metrics import driver
+
+    drawn, drawn_at_save = [], []
+    draw = driver.sample_batches
+
+    def counted_draw(*args, **kwargs):
+        batches, labels, note = draw(*args, **kwargs)
+
+        def each():
+            for batch in batches:
+                drawn.append(len(batch))
+                yield batch
+
+        return each(), labels, note
+
+    save = Image.Image.save
+
+    def counted_save(image, path, *args, **kwargs):
+        drawn_at_save.append(len(drawn))
+        return save(image, path, *args, **kwargs)
+
+    monkeypatch.setattr(driver, "sample_batches", counted_draw)
+    monkeypatch.setattr(Image.Image, "save", counted_save)
+    main(["sample", "--pretrained", "tiny-dcgan", "--num", "7", "--batch-size", "3", *crop,
+          "--out", str(tmp_path / "f") + "/"])
+    assert drawn == [3, 3, 1] and drawn_at_save == [1, 1, 1, 2, 2, 2, 3]
+    assert len(list((tmp_path / "f").glob("*.png"))) == 7
+
+
 def test_sample_files_of_2d_toy_points_are_float_points_in_npz_only(tmp_path, capsys):
     nets = {"generator": {"init_args": {"latent_dim": 2, "image_shape": [2], "hidden": [8], "output": "identity"}},
             "discriminator": {"init_args": {"image_shape": [2], "hidden": [8]}}}
